@@ -1,0 +1,22 @@
+import { Module } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { LoggerModule } from 'nestjs-pino';
+import { CommonModule } from './common/common.module';
+import { loggerParams } from './common/http/logging';
+import { AppConfig, appConfig } from './config/app.config';
+import { HealthModule } from './modules/health/health.module';
+import { MetricsModule } from './modules/metrics/metrics.module';
+import { ModelsModule } from './modules/models/models.module';
+
+@Module({
+  imports: [
+    // Every namespace validates itself on load: a bad variable stops start-up with its name.
+    ConfigModule.forRoot({ isGlobal: true, cache: false, load: [appConfig] }),
+    LoggerModule.forRootAsync({ inject: [appConfig.KEY], useFactory: (c: AppConfig) => loggerParams(c) }),
+    CommonModule,
+    MetricsModule,
+    ModelsModule,
+    HealthModule,
+  ],
+})
+export class AppModule {}

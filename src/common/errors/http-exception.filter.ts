@@ -1,0 +1,32 @@
+import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { requestId } from '../http/logging';
+import { toErrorBody } from './error-body';
+
+/** Every HTTP error leaves the service in the shape of ErrorBody; stack traces only go to the log. */
+@Catch()
+export class HttpExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HttpError');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    if (host.getType() !== 'http') return;
+    const ctx = host.switchToHttp();
+    const req = ctx.getRequest<Request & { id?: string }>();
+    const res = ctx.getResponse<Response>();
+    // Errors raised before the logger middleware ran (body parsing) have no id yet.
+    req.id ??= requestId(req, res);
+    const body = { ...toErrorBody(exception), requestId: String(req.id) };
+    if (body.statusCode >= 500) {
+      this.logger.error(
+        { err: exception, requestId: body.requestId },
+        `${req.method} ${req.originalUrl} failed`,
+      );
+    }
+    if (res.headersSent) {
+      // A streamed response (SSE, file) that failed midway: nothing sane can be sent any more.
+      res.destroy();
+      return;
+    }
+    res.status(body.statusCode).json(body);
+  }
+}

@@ -1,0 +1,131 @@
+import {
+  BadRequestException,
+  Inject,
+  Injectable,
+  PayloadTooLargeException,
+  UnprocessableEntityException,
+  UnsupportedMediaTypeException,
+} from '@nestjs/common';
+import * as bmp from 'bmp-js';
+import sharp, { Metadata, OutputInfo, Sharp } from 'sharp';
+import { AppConfig, appConfig } from '../../config/app.config';
+import { ACCEPTED_IMAGES, ImageFormat, sniffImageFormat } from './image-format';
+
+export interface ImageInfo {
+  format: ImageFormat;
+  /** Size as a person sees it, EXIF orientation applied. */
+  width: number;
+  height: number;
+  hasAlpha: boolean;
+  /** Frames of an animated image; only the first is used. */
+  pages: number;
+}
+
+export interface DecodedImage {
+  info: ImageInfo;
+  /** A sharp pipeline over the first frame, upright (EXIF applied), ready for further operations. */
+  image: Sharp;
+}
+
+/**
+ * The one place where untrusted image bytes are opened. It decides the format by magic bytes, reads
+ * only the header to refuse decompression bombs (an explicit pixel cap, never libvips' default or none),
+ * applies EXIF orientation as OpenCV's imread does, and turns every libvips failure into one sentence.
+ */
+@Injectable()
+export class ImageDecoder {
+  constructor(@Inject(appConfig.KEY) private readonly config: AppConfig) {}
+
+  get maxPixels(): number {
+    return this.config.IMAGE_MAX_PIXELS;
+  }
+
+  async decode(data: Buffer): Promise<DecodedImage> {
+    if (!data || data.length === 0) throw new BadRequestException('The file is empty.');
+    const format = sniffImageFormat(data);
+    if (!format) {
+      throw new UnsupportedMediaTypeException(
+        `The file is not a supported image (${ACCEPTED_IMAGES} expected).`,
+      );
+    }
+    if (format === 'bmp') return this.decodeBmp(data);
+
+    const options = { limitInputPixels: this.maxPixels, failOn: 'error' as const, pages: 1 };
+    let meta: Metadata;
+    try {
+      // Header only: nothing is decoded yet, so a bomb costs nothing here.
+      meta = await sharp(data, options).metadata();
+    } catch (err) {
+      throw this.explain(err, format);
+    }
+    const width = meta.width ?? 0;
+    const height = meta.pageHeight ?? meta.height ?? 0;
+    this.checkPixels(width, height);
+    const swap = (meta.orientation ?? 1) >= 5;
+    const info: ImageInfo = {
+      format,
+      width: swap ? height : width,
+      height: swap ? width : height,
+      hasAlpha: Boolean(meta.hasAlpha),
+      pages: meta.pages ?? 1,
+    };
+    // ignoreIcc: pixel values as stored, as OpenCV reads them (colour-managed values differ slightly).
+    const image = sharp(data, { ...options, ignoreIcc: true }).rotate();
+    return { info, image };
+  }
+
+  /** Fully decodes to raw pixels, mapping late decode failures (truncated data) to a clear 4xx. */
+  async toRaw(image: Sharp, format: ImageFormat): Promise<{ data: Buffer; info: OutputInfo }> {
+    try {
+      return await image.raw().toBuffer({ resolveWithObject: true });
+    } catch (err) {
+      throw this.explain(err, format);
+    }
+  }
+
+  private decodeBmp(data: Buffer): DecodedImage {
+    // libvips has no BMP loader; bmp-js decodes it, after the same header-based pixel check.
+    const width = Math.abs(data.readInt32LE(18));
+    const height = Math.abs(data.readInt32LE(22));
+    this.checkPixels(width, height);
+    let decoded: { width: number; height: number; data: Buffer };
+    try {
+      decoded = bmp.decode(data);
+    } catch {
+      throw new UnprocessableEntityException('The BMP image is corrupt or uses an unsupported variant.');
+    }
+    const rgba = Buffer.alloc(decoded.width * decoded.height * 4);
+    for (let i = 0; i < rgba.length; i += 4) {
+      // bmp-js yields ABGR.
+      rgba[i] = decoded.data[i + 3];
+      rgba[i + 1] = decoded.data[i + 2];
+      rgba[i + 2] = decoded.data[i + 1];
+      rgba[i + 3] = 255;
+    }
+    const image = sharp(rgba, { raw: { width: decoded.width, height: decoded.height, channels: 4 } });
+    return {
+      info: { format: 'bmp', width: decoded.width, height: decoded.height, hasAlpha: false, pages: 1 },
+      image,
+    };
+  }
+
+  private checkPixels(width: number, height: number): void {
+    if (width <= 0 || height <= 0) throw new UnprocessableEntityException('The image has no pixels.');
+    if (width * height > this.maxPixels) {
+      const mp = (n: number) => `${(n / 1e6).toFixed(1)} megapixels`;
+      throw new PayloadTooLargeException(
+        `The image is ${width}×${height} (${mp(width * height)}); the limit is ${mp(this.maxPixels)}.`,
+      );
+    }
+  }
+
+  private explain(err: unknown, format: ImageFormat): Error {
+    const msg = err instanceof Error ? err.message : String(err);
+    if (/pixel limit/i.test(msg)) {
+      return new PayloadTooLargeException(
+        `The image has more pixels than the limit of ${(this.maxPixels / 1e6).toFixed(1)} megapixels.`,
+      );
+    }
+    return new UnprocessableEntityException(`The ${format.toUpperCase()} image is truncated or corrupt.`);
+  }
+}

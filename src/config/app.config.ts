@@ -1,0 +1,33 @@
+import { ConfigType } from '@nestjs/config';
+import { IsArray, IsIn, IsInt, IsOptional, IsString, Max, Min, MinLength } from 'class-validator';
+import { defineConfig, EnvBytes, EnvList, Expose } from './env';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Variables shared by the whole service. Capability modules declare their own next to their code. */
+export class AppEnv {
+  @Expose() @IsInt() @Min(0) @Max(65535) PORT: number = 3000;
+  @Expose() @IsString() @MinLength(1) HOST: string = '0.0.0.0';
+  @Expose() @IsIn(LOG_LEVELS) LOG_LEVEL: (typeof LOG_LEVELS)[number] = 'info';
+  @Expose() @IsString() MODELS_DIR: string = 'models';
+  @Expose() @IsString() CORPUS_DIR: string = 'corpus';
+  @Expose() @IsString() MNIST_DIR: string = 'data/mnist';
+  @Expose() @IsString() UPLOAD_DIR: string = 'data/uploads';
+  @Expose() @IsString() OUTPUT_DIR: string = 'data/output';
+  @Expose() @IsOptional() @IsString() HAAR_CASCADE_PATH?: string;
+  /** Largest JSON or form body accepted, e.g. "100kb". */
+  @Expose() @EnvBytes() @IsInt() @Min(1024) BODY_LIMIT: number = 100 * 1024;
+  /** Largest uploaded file (multipart or socket.io binary), e.g. "10mb". */
+  @Expose() @EnvBytes() @IsInt() @Min(1024) UPLOAD_MAX_BYTES: number = 10 * 1024 * 1024;
+  /** Decoded images larger than this many pixels are refused before decoding (decompression bombs). */
+  @Expose() @IsInt() @Min(1) IMAGE_MAX_PIXELS: number = 40_000_000;
+  /** Origins allowed by CORS for HTTP and socket.io: "*" for any, empty for none (same-origin only). */
+  @Expose() @EnvList() @IsArray() @IsString({ each: true }) CORS_ORIGINS: string[] = [];
+  @Expose() @IsInt() @Min(1000) WS_PING_INTERVAL_MS: number = 25_000;
+  @Expose() @IsInt() @Min(1000) WS_PING_TIMEOUT_MS: number = 20_000;
+  /** How long SIGTERM waits for in-flight work before the process exits anyway. */
+  @Expose() @IsInt() @Min(0) SHUTDOWN_TIMEOUT_MS: number = 10_000;
+}
+
+export const appConfig = defineConfig('app', AppEnv);
+export type AppConfig = ConfigType<typeof appConfig>;

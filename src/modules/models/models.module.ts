@@ -1,0 +1,11 @@
+import { Global, Module } from '@nestjs/common';
+import { ModelRegistry } from './model-registry';
+import { ModelsController } from './models.controller';
+
+@Global()
+@Module({
+  controllers: [ModelsController],
+  providers: [ModelRegistry],
+  exports: [ModelRegistry],
+})
+export class ModelsModule {}
