@@ -31,10 +31,15 @@ export class SocketIoAdapter extends IoAdapter {
 
   override bindClientConnect(server: Namespace, callback: (socket: Socket) => void): void {
     server.on('connection', (socket: Socket) => {
-      const namespace = server.name;
-      this.metrics.wsConnections.inc({ namespace });
-      socket.onAny((event: string) => this.metrics.wsMessages.inc({ namespace, event }));
-      socket.once('disconnect', () => this.metrics.wsConnections.dec({ namespace }));
+      // Several gateways may share a namespace; count each socket once.
+      const data = socket.data as { counted?: boolean };
+      if (!data.counted) {
+        data.counted = true;
+        const namespace = server.name;
+        this.metrics.wsConnections.inc({ namespace });
+        socket.onAny((event: string) => this.metrics.wsMessages.inc({ namespace, event }));
+        socket.once('disconnect', () => this.metrics.wsConnections.dec({ namespace }));
+      }
       callback(socket);
     });
   }
