@@ -17,6 +17,7 @@ export function workerFile(dir: string, name: string): WorkerScript {
   const js = path.join(dir, `${name}.js`);
   if (existsSync(js)) return { filename: js, workerData: {} };
   const ts = path.join(dir, `${name}.ts`);
-  if (existsSync(ts)) return { filename: path.join(__dirname, 'ts-worker-shim.js'), workerData: { tsWorker: ts } };
+  if (existsSync(ts))
+    return { filename: path.join(__dirname, 'ts-worker-shim.js'), workerData: { tsWorker: ts } };
   throw new Error(`worker script ${name} not found in ${dir}`);
 }
