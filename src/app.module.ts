@@ -4,6 +4,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { CommonModule } from './common/common.module';
 import { loggerParams } from './common/http/logging';
 import { AppConfig, appConfig } from './config/app.config';
+import { GenerationModule } from './modules/generation/generation.module';
 import { HealthModule } from './modules/health/health.module';
 import { MetricsModule } from './modules/metrics/metrics.module';
 import { ModelsModule } from './modules/models/models.module';
@@ -17,6 +18,7 @@ import { ModelsModule } from './modules/models/models.module';
     MetricsModule,
     ModelsModule,
     HealthModule,
+    GenerationModule,
   ],
 })
 export class AppModule {}

@@ -1,0 +1,33 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { REPO_ROOT } from './app';
+
+export const PYTHON = '/usr/bin/python3';
+
+/**
+ * A tiny GPT-2 style model made by our own training pipeline (a few steps on a slice of the data),
+ * exported in the same layout as the committed model: the loader is tested without depending on it.
+ * Returns { modelsDir, model } so that MODELS_DIR/model is the folder.
+ */
+export function makeTinyGpt2(steps = 3): { modelsDir: string; model: string } {
+  const modelsDir = mkdtempSync(path.join(tmpdir(), 'gpt2-fixture-'));
+  const out = path.join(modelsDir, 'tiny-gpt2');
+  execFileSync(
+    PYTHON,
+    [
+      path.join(REPO_ROOT, 'training/gpt2/train.py'),
+      '--limit',
+      '200',
+      '--max-steps',
+      String(steps),
+      '--out-dir',
+      out,
+    ],
+    { stdio: 'pipe', timeout: 180_000 },
+  );
+  if (!existsSync(path.join(out, 'onnx', 'model.onnx')))
+    throw new Error('training/gpt2/train.py made no model');
+  return { modelsDir, model: 'tiny-gpt2' };
+}
