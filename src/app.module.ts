@@ -5,9 +5,11 @@ import { CommonModule } from './common/common.module';
 import { loggerParams } from './common/http/logging';
 import { AppConfig, appConfig } from './config/app.config';
 import { GenerationModule } from './modules/generation/generation.module';
+import { FacesModule } from './modules/faces/faces.module';
 import { HealthModule } from './modules/health/health.module';
 import { MetricsModule } from './modules/metrics/metrics.module';
 import { ModelsModule } from './modules/models/models.module';
+import { UploadsModule } from './modules/uploads/uploads.module';
 
 @Module({
   imports: [
@@ -19,6 +21,8 @@ import { ModelsModule } from './modules/models/models.module';
     ModelsModule,
     HealthModule,
     GenerationModule,
+    UploadsModule,
+    FacesModule,
   ],
 })
 export class AppModule {}

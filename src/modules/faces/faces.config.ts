@@ -1,0 +1,38 @@
+import { ConfigType } from '@nestjs/config';
+import { IsBoolean, IsInt, Max, Min, ValidateIf } from 'class-validator';
+import { defineConfig, EnvBoolean, Expose } from '../../config/env';
+
+/**
+ * Variables of the faces module. The cascade file itself comes from appConfig's HAAR_CASCADE_PATH
+ * (then MODELS_DIR/haarcascade/, then the system's OpenCV data).
+ */
+export class FacesEnv {
+  /** Worker threads running the Haar detector (each one detection at a time, about 130 MB each). */
+  @Expose() @IsInt() @Min(1) @Max(16) FACES_WORKERS: number = 2;
+  /** Images allowed to wait for a worker; beyond it face and mosaic requests get 429. */
+  @Expose() @IsInt() @Min(0) @Max(1000) FACES_MAX_QUEUE: number = 8;
+  /**
+   * Detect on a copy downscaled to this longest side (boxes mapped back to the full image); 0 = full
+   * resolution, as the original. 1024 keeps every face of the reference photos (see BENCHMARKS.md).
+   */
+  @Expose()
+  @IsInt()
+  @ValidateIf((o: FacesEnv) => o.FACES_DETECT_MAX_SIDE !== 0)
+  @Min(64)
+  @Max(16384)
+  FACES_DETECT_MAX_SIDE: number = 1024;
+  /** Extra workers (beyond the first) exit after this long without work, releasing their memory. */
+  @Expose() @IsInt() @Min(1000) FACES_WORKER_IDLE_MS: number = 30_000;
+  /**
+   * OpenCV.js's heap only grows; once a worker's heap exceeds this (a full-resolution detection on a large
+   * photo), its pool is replaced after the running work and the memory is returned.
+   */
+  @Expose() @IsInt() @Min(64) @Max(4096) FACES_WORKER_MAX_HEAP_MB: number = 256;
+  /** Also look for the cascade in the system's OpenCV data folders (/usr/share/opencv4/haarcascades...). */
+  @Expose() @EnvBoolean() @IsBoolean() FACES_CASCADE_SEARCH_SYSTEM: boolean = true;
+  /** `GET /mosaic` processes at most this many uploads in one request; beyond it, it answers 422. */
+  @Expose() @IsInt() @Min(1) @Max(100_000) MOSAIC_SYNC_MAX_FILES: number = 50;
+}
+
+export const facesConfig = defineConfig('faces', FacesEnv);
+export type FacesConfig = ConfigType<typeof facesConfig>;

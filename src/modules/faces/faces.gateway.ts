@@ -1,0 +1,56 @@
+import { BadRequestException, UseFilters, UsePipes } from '@nestjs/common';
+import { MessageBody, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
+import { createValidationPipe } from '../../common/http/validation';
+import { WsExceptionFilter } from '../../common/ws/ws-exception.filter';
+import { FaceBox } from './face-detector';
+import { MosaicMessageDto, OutputFormat } from './faces.dto';
+import { FacesService } from './faces.service';
+
+export interface MosaicReply {
+  image: Buffer;
+  faces: FaceBox[];
+  width: number;
+  height: number;
+  format: OutputFormat;
+}
+
+/**
+ * socket.io `/vision` namespace (shared with the MNIST gateway): `mosaic` with a binary image, or
+ * `{ image, blocks?, method?, format? }`, answers `{ image, faces, width, height, format }` through the
+ * acknowledgement. Errors arrive as an `error` event (and `{ error }` in the acknowledgement).
+ */
+@WebSocketGateway({ namespace: '/vision' })
+@UseFilters(new WsExceptionFilter())
+@UsePipes(createValidationPipe())
+export class FacesGateway {
+  private readonly pipe = createValidationPipe();
+
+  constructor(private readonly faces: FacesService) {}
+
+  @SubscribeMessage('mosaic')
+  async mosaic(@MessageBody() body: unknown): Promise<MosaicReply> {
+    const msg = await this.message(body);
+    const result = await this.faces.mosaic(msg.image, msg, msg.format);
+    return {
+      image: result.data,
+      faces: result.faces,
+      width: result.width,
+      height: result.height,
+      format: result.format,
+    };
+  }
+
+  /** A bare binary image, or an object validated like any other payload. */
+  private async message(body: unknown): Promise<MosaicMessageDto> {
+    if (Buffer.isBuffer(body)) return Object.assign(new MosaicMessageDto(), { image: body });
+    if (body instanceof ArrayBuffer)
+      return Object.assign(new MosaicMessageDto(), { image: Buffer.from(body) });
+    if (typeof body !== 'object' || body === null) {
+      throw new BadRequestException('Send an image as binary data, or { image, blocks?, method?, format? }.');
+    }
+    return (await this.pipe.transform(body, {
+      type: 'body',
+      metatype: MosaicMessageDto,
+    })) as MosaicMessageDto;
+  }
+}

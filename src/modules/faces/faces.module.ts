@@ -1,0 +1,22 @@
+import { Module } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { MulterModule } from '@nestjs/platform-express';
+import { appConfig } from '../../config/app.config';
+import { imageMultipartOptions, UploadsModule } from '../uploads/uploads.module';
+import { FacesController } from './faces.controller';
+import { facesConfig } from './faces.config';
+import { FacesGateway } from './faces.gateway';
+import { FacesService } from './faces.service';
+
+/** Face detection and mosaic (OpenCV Haar cascade in worker threads): HTTP routes and socket.io /vision. */
+@Module({
+  imports: [
+    ConfigModule.forFeature(facesConfig),
+    MulterModule.registerAsync({ inject: [appConfig.KEY], useFactory: imageMultipartOptions }),
+    UploadsModule,
+  ],
+  controllers: [FacesController],
+  providers: [FacesService, FacesGateway],
+  exports: [FacesService],
+})
+export class FacesModule {}

@@ -1,0 +1,236 @@
+import { Logger } from '@nestjs/common';
+import { createHash, randomUUID } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { IMAGE_MIME, ImageFormat } from '../../common/image/image-format';
+import { FORMAT_EXTENSION } from './file-names';
+import { NewUpload, SaveResult, UploadPage, UploadRecord, UploadStore } from './upload-store';
+
+/** Upload ids are version-4 UUIDs; anything else is unknown (and never reaches the file system). */
+export const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+const TEMP_PREFIX = '.tmp-';
+const FORMATS = Object.keys(FORMAT_EXTENSION) as ImageFormat[];
+
+interface Entry {
+  record: UploadRecord;
+  /** Insertion order, to keep "newest first" stable within one millisecond. */
+  seq: number;
+}
+
+/**
+ * Uploads on the local file system, in one flat folder:
+ *
+ *     <UPLOAD_DIR>/<id>.<ext>    the image, <ext> from its real format
+ *     <UPLOAD_DIR>/<id>.json     its UploadRecord (the sidecar; a file without one is not an upload)
+ *
+ * Every file is written to `.tmp-<random>` in the same folder and renamed when complete, the image
+ * before its sidecar, so a crash or a failed write never leaves a half file under a real name; leftovers
+ * are removed by init(). Names on disk come only from server-generated ids, never from the client.
+ * An in-memory index (by id and by sha256) answers lists and duplicate checks; identical bytes uploaded
+ * concurrently are stored once.
+ */
+export class FsUploadStore extends UploadStore {
+  private readonly logger = new Logger(FsUploadStore.name);
+  private readonly byId = new Map<string, Entry>();
+  private readonly bySha = new Map<string, string>();
+  private readonly saving = new Map<string, Promise<SaveResult>>();
+  private seq = 0;
+  private lastCreated = 0;
+
+  constructor(readonly dir: string) {
+    super();
+  }
+
+  async init(): Promise<void> {
+    await fs.mkdir(this.dir, { recursive: true });
+    const names = await fs.readdir(this.dir);
+    let stale = 0;
+    const records: UploadRecord[] = [];
+    for (const name of names) {
+      if (name.startsWith(TEMP_PREFIX)) {
+        await fs.rm(path.join(this.dir, name), { force: true });
+        stale++;
+        continue;
+      }
+      const m = /^(.+)\.json$/.exec(name);
+      if (!m || !UPLOAD_ID.test(m[1])) continue;
+      const record = await this.readSidecar(m[1]);
+      if (record) records.push(record);
+    }
+    records.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+    for (const r of records) this.index(r);
+    if (stale > 0) this.logger.warn(`removed ${stale} unfinished upload(s) from ${this.dir}`);
+  }
+
+  async save(data: Buffer, upload: NewUpload): Promise<SaveResult> {
+    const sha256 = createHash('sha256').update(data).digest('hex');
+    const existing = await this.findBySha(sha256);
+    if (existing) return { record: existing, duplicate: true };
+    // The same bytes being saved right now by another request: answer with that record.
+    const pending = this.saving.get(sha256);
+    if (pending) return { record: (await pending).record, duplicate: true };
+    const work = this.write(data, upload, sha256);
+    this.saving.set(sha256, work);
+    try {
+      return await work;
+    } finally {
+      this.saving.delete(sha256);
+    }
+  }
+
+  async list(offset: number, limit: number): Promise<UploadPage> {
+    const all = this.all();
+    return { items: all.slice(offset, offset + limit), total: all.length };
+  }
+
+  count(): number {
+    return this.byId.size;
+  }
+
+  all(): UploadRecord[] {
+    return [...this.byId.values()]
+      .sort((a, b) => b.record.createdAt.localeCompare(a.record.createdAt) || b.seq - a.seq)
+      .map((e) => e.record);
+  }
+
+  async get(id: string): Promise<UploadRecord | null> {
+    if (!UPLOAD_ID.test(id)) return null;
+    const known = this.byId.get(id)?.record;
+    // Another instance sharing the folder may have stored it: the sidecar on disk is the truth.
+    const record = known ?? (await this.readSidecar(id));
+    if (!record) return null;
+    if (!(await this.exists(this.pathOf(record)))) {
+      this.unindex(record);
+      return null;
+    }
+    if (!known) this.index(record);
+    return record;
+  }
+
+  async filePath(id: string): Promise<string | null> {
+    const record = await this.get(id);
+    return record ? this.pathOf(record) : null;
+  }
+
+  async read(id: string): Promise<Buffer | null> {
+    const file = await this.filePath(id);
+    if (!file) return null;
+    try {
+      return await fs.readFile(file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const record = await this.get(id);
+    if (!record) return false;
+    this.unindex(record);
+    // Sidecar first: once it is gone the upload no longer exists, even if removing the image fails.
+    await fs.rm(this.sidecarOf(id), { force: true });
+    await fs.rm(this.pathOf(record), { force: true });
+    return true;
+  }
+
+  private async write(data: Buffer, upload: NewUpload, sha256: string): Promise<SaveResult> {
+    const id = randomUUID();
+    const record: UploadRecord = {
+      id,
+      originalName: upload.originalName,
+      size: data.length,
+      format: upload.format,
+      contentType: IMAGE_MIME[upload.format],
+      width: upload.width,
+      height: upload.height,
+      sha256,
+      createdAt: this.nextTimestamp(),
+    };
+    const file = this.pathOf(record);
+    await this.atomicWrite(file, data);
+    try {
+      await this.atomicWrite(this.sidecarOf(id), Buffer.from(JSON.stringify(record, null, 1)));
+    } catch (err) {
+      await fs.rm(file, { force: true });
+      throw err;
+    }
+    this.index(record);
+    return { record, duplicate: false };
+  }
+
+  /** Now, but strictly after the previous upload of this process, so "newest first" survives a restart. */
+  private nextTimestamp(): string {
+    this.lastCreated = Math.max(Date.now(), this.lastCreated + 1);
+    return new Date(this.lastCreated).toISOString();
+  }
+
+  private async atomicWrite(file: string, data: Buffer): Promise<void> {
+    const tmp = path.join(this.dir, `${TEMP_PREFIX}${randomUUID()}`);
+    try {
+      await fs.writeFile(tmp, data, { flag: 'wx', mode: 0o644 });
+      await fs.rename(tmp, file);
+    } catch (err) {
+      await fs.rm(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  private async findBySha(sha256: string): Promise<UploadRecord | null> {
+    const id = this.bySha.get(sha256);
+    return id ? this.get(id) : null;
+  }
+
+  private async readSidecar(id: string): Promise<UploadRecord | null> {
+    let raw: string;
+    try {
+      raw = await fs.readFile(this.sidecarOf(id), 'utf8');
+    } catch {
+      return null;
+    }
+    try {
+      const r = JSON.parse(raw) as Partial<UploadRecord>;
+      const valid =
+        r.id === id &&
+        typeof r.format === 'string' &&
+        FORMATS.includes(r.format) &&
+        typeof r.sha256 === 'string' &&
+        typeof r.createdAt === 'string' &&
+        typeof r.size === 'number' &&
+        typeof r.width === 'number' &&
+        typeof r.height === 'number' &&
+        typeof r.originalName === 'string';
+      if (!valid) throw new Error('missing fields');
+      return { ...(r as UploadRecord), contentType: IMAGE_MIME[r.format as ImageFormat] };
+    } catch {
+      this.logger.warn(`ignoring the unreadable upload record ${id}.json`);
+      return null;
+    }
+  }
+
+  private index(record: UploadRecord): void {
+    this.byId.set(record.id, { record, seq: this.seq++ });
+    this.bySha.set(record.sha256, record.id);
+  }
+
+  private unindex(record: UploadRecord): void {
+    this.byId.delete(record.id);
+    if (this.bySha.get(record.sha256) === record.id) this.bySha.delete(record.sha256);
+  }
+
+  private pathOf(record: UploadRecord): string {
+    return path.join(this.dir, `${record.id}.${FORMAT_EXTENSION[record.format]}`);
+  }
+
+  private sidecarOf(id: string): string {
+    return path.join(this.dir, `${id}.json`);
+  }
+
+  private async exists(file: string): Promise<boolean> {
+    try {
+      return (await fs.stat(file)).isFile();
+    } catch {
+      return false;
+    }
+  }
+}

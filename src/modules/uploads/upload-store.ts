@@ -1,0 +1,55 @@
+import { ImageFormat } from '../../common/image/image-format';
+
+/** What the service knows about one stored upload (kept in a JSON sidecar next to the file). */
+export interface UploadRecord {
+  /** Server-generated id (a UUID); the only name the file has on disk. */
+  id: string;
+  /** The client's file name, made safe; metadata only, never used as a path. */
+  originalName: string;
+  size: number;
+  /** From the magic bytes, never from the client. */
+  format: ImageFormat;
+  contentType: string;
+  /** Upright size (EXIF orientation applied). */
+  width: number;
+  height: number;
+  sha256: string;
+  /** ISO 8601. */
+  createdAt: string;
+}
+
+/** The facts the store needs besides the bytes; it adds id, size, sha256 and createdAt. */
+export type NewUpload = Omit<UploadRecord, 'id' | 'size' | 'sha256' | 'createdAt'>;
+
+export interface SaveResult {
+  record: UploadRecord;
+  /** True when the same bytes (same sha256) were already stored: the existing record is returned. */
+  duplicate: boolean;
+}
+
+export interface UploadPage {
+  items: UploadRecord[];
+  total: number;
+}
+
+/**
+ * Where uploaded images live. The service only talks to this interface; the file-system implementation
+ * (FsUploadStore) can be replaced by an object store without touching callers.
+ */
+export abstract class UploadStore {
+  /** Prepares the store (creates the folder, removes leftovers of interrupted writes, reads the index). */
+  abstract init(): Promise<void>;
+  /** Stores the bytes atomically under a new id, or returns the record of identical bytes. */
+  abstract save(data: Buffer, upload: NewUpload): Promise<SaveResult>;
+  /** Newest first. */
+  abstract list(offset: number, limit: number): Promise<UploadPage>;
+  abstract count(): number;
+  /** Every record, newest first. */
+  abstract all(): UploadRecord[];
+  abstract get(id: string): Promise<UploadRecord | null>;
+  /** The file on disk, for streaming; null when the upload is unknown. */
+  abstract filePath(id: string): Promise<string | null>;
+  abstract read(id: string): Promise<Buffer | null>;
+  /** False when there was no such upload. */
+  abstract delete(id: string): Promise<boolean>;
+}

@@ -1,0 +1,74 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, Max, Min } from 'class-validator';
+
+/** OpenAPI body of every route that takes one image as multipart form data. */
+export const IMAGE_UPLOAD_BODY = {
+  schema: {
+    type: 'object',
+    required: ['file'],
+    properties: {
+      file: {
+        type: 'string',
+        format: 'binary',
+        description: 'An image (PNG, JPEG, WebP, GIF, BMP or TIFF), recognised by its content',
+      },
+    },
+  },
+};
+
+export class UploadMetaDto {
+  @ApiProperty({ example: '3f0c2a9e-5b7d-4c1e-9a2f-6d8e4b1c0a7f', description: 'Server-generated id' })
+  id: string;
+  @ApiProperty({
+    example: 'family photo.jpg',
+    description: "The client's file name, made safe (metadata only)",
+  })
+  filename: string;
+  @ApiProperty({ example: 487722, description: 'Bytes' }) size: number;
+  @ApiProperty({ example: 'image/jpeg', description: 'From the content, not from the client' })
+  contentType: string;
+  @ApiProperty({ example: 1126, description: 'Pixels, EXIF orientation applied' }) width: number;
+  @ApiProperty({ example: 661 }) height: number;
+  @ApiProperty({ example: 'e62376298c04d1b3a0f1c5b6e7d8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6' })
+  sha256: string;
+  @ApiProperty({ example: '2025-01-31T09:15:00.000Z' }) createdAt: string;
+  @ApiProperty({ example: '/uploads/3f0c2a9e-5b7d-4c1e-9a2f-6d8e4b1c0a7f', description: 'Where the file is' })
+  path: string;
+}
+
+export class UploadResponseDto extends UploadMetaDto {
+  @ApiProperty({ example: 'Image uploaded.' }) message: string;
+  @ApiProperty({
+    example: false,
+    description:
+      'True when the same bytes were uploaded before: the existing upload is returned, not stored twice',
+  })
+  duplicate: boolean;
+}
+
+export class UploadListDto {
+  @ApiProperty({ type: [UploadMetaDto], description: 'Newest first' }) items: UploadMetaDto[];
+  @ApiProperty({ example: 1 }) page: number;
+  @ApiProperty({ example: 20 }) limit: number;
+  @ApiProperty({ example: 42, description: 'Uploads in all' }) total: number;
+  @ApiProperty({ example: 3 }) pages: number;
+}
+
+export class UploadListQueryDto {
+  @ApiPropertyOptional({ minimum: 1, default: 1, example: 1 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  page?: number;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 100, example: 20, description: 'Default: UPLOADS_PAGE_SIZE' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  limit?: number;
+}

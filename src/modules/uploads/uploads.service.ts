@@ -1,0 +1,124 @@
+import { BadRequestException, Inject, Injectable, NotFoundException, OnModuleInit } from '@nestjs/common';
+import { ImageDecoder } from '../../common/image/image-decoder';
+import { IMAGE_MIME } from '../../common/image/image-format';
+import { contentDisposition, downloadName, sanitizeFileName } from './file-names';
+import { UploadRecord, UploadStore } from './upload-store';
+import { UploadListDto, UploadMetaDto, UploadResponseDto } from './uploads.dto';
+import { UploadsConfig, uploadsConfig } from './uploads.config';
+
+export interface UploadedImage {
+  buffer: Buffer;
+  originalname?: string;
+}
+
+export interface UploadFile {
+  record: UploadRecord;
+  path: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * Accepts images into the UploadStore: only real images (magic bytes, header within the pixel cap, a full
+ * decode that succeeds), stored once per content, under server-generated ids.
+ */
+@Injectable()
+export class UploadsService implements OnModuleInit {
+  constructor(
+    private readonly store: UploadStore,
+    private readonly decoder: ImageDecoder,
+    @Inject(uploadsConfig.KEY) private readonly config: UploadsConfig,
+  ) {}
+
+  onModuleInit(): Promise<void> {
+    return this.store.init();
+  }
+
+  async upload(file: UploadedImage | undefined): Promise<UploadResponseDto> {
+    if (!file?.buffer) throw new BadRequestException('Send the image in the multipart form field "file".');
+    const { info, image } = await this.decoder.decode(file.buffer);
+    // A complete (small, shrink-on-load) decode: a truncated or corrupt image is refused now, not later.
+    await this.decoder.toRaw(image.resize(64, 64, { fit: 'inside' }), info.format);
+    const { record, duplicate } = await this.store.save(file.buffer, {
+      originalName: sanitizeFileName(file.originalname, info.format),
+      format: info.format,
+      contentType: IMAGE_MIME[info.format],
+      width: info.width,
+      height: info.height,
+    });
+    return {
+      ...toMeta(record),
+      message: duplicate ? 'This image was already uploaded.' : 'Image uploaded.',
+      duplicate,
+    };
+  }
+
+  async list(page = 1, limit = this.config.UPLOADS_PAGE_SIZE): Promise<UploadListDto> {
+    const { items, total } = await this.store.list((page - 1) * limit, limit);
+    return { items: items.map(toMeta), page, limit, total, pages: Math.ceil(total / limit) };
+  }
+
+  async meta(id: string): Promise<UploadMetaDto> {
+    return toMeta(await this.record(id));
+  }
+
+  /** The file of an upload with the headers to serve it safely. */
+  async file(id: string): Promise<UploadFile> {
+    const record = await this.record(id);
+    const path = await this.store.filePath(id);
+    if (!path) throw notFound();
+    return {
+      record,
+      path,
+      headers: {
+        'Content-Type': record.contentType,
+        'Content-Length': String(record.size),
+        'Content-Disposition': contentDisposition(downloadName(record.originalName, record.format)),
+        'X-Content-Type-Options': 'nosniff',
+        'Content-Security-Policy': "default-src 'none'; sandbox",
+        'Cache-Control': 'private, no-cache',
+      },
+    };
+  }
+
+  async delete(id: string): Promise<void> {
+    if (!(await this.store.delete(id))) throw notFound();
+  }
+
+  /** Every upload, newest first (for batch processing). */
+  all(): UploadRecord[] {
+    return this.store.all();
+  }
+
+  count(): number {
+    return this.store.count();
+  }
+
+  /** The bytes of an upload, or null when it disappeared meanwhile. */
+  read(id: string): Promise<Buffer | null> {
+    return this.store.read(id);
+  }
+
+  private async record(id: string): Promise<UploadRecord> {
+    const record = await this.store.get(id);
+    if (!record) throw notFound();
+    return record;
+  }
+}
+
+function notFound(): NotFoundException {
+  return new NotFoundException('There is no upload with this id.');
+}
+
+export function toMeta(r: UploadRecord): UploadMetaDto {
+  return {
+    id: r.id,
+    filename: r.originalName,
+    size: r.size,
+    contentType: r.contentType,
+    width: r.width,
+    height: r.height,
+    sha256: r.sha256,
+    createdAt: r.createdAt,
+    path: `/uploads/${r.id}`,
+  };
+}

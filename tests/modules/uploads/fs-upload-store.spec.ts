@@ -1,0 +1,99 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { FsUploadStore } from '../../../src/modules/uploads/fs-upload-store';
+import { NewUpload } from '../../../src/modules/uploads/upload-store';
+
+const PNG: NewUpload = {
+  originalName: 'a.png',
+  format: 'png',
+  contentType: 'image/png',
+  width: 1,
+  height: 1,
+};
+
+describe('FsUploadStore (real files)', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'upload-store-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  async function store(): Promise<FsUploadStore> {
+    const s = new FsUploadStore(path.join(dir, 'uploads'));
+    await s.init();
+    return s;
+  }
+
+  it('creates its folder, stores the bytes under <id>.<ext> with a JSON sidecar', async () => {
+    const s = await store();
+    const data = Buffer.from('png bytes');
+    const { record, duplicate } = await s.save(data, PNG);
+    expect(duplicate).toBe(false);
+    expect(record).toMatchObject({ size: 9, sha256: createHash('sha256').update(data).digest('hex') });
+    expect(readdirSync(s.dir).sort()).toEqual([`${record.id}.json`, `${record.id}.png`]);
+    expect((await s.read(record.id))?.equals(data)).toBe(true);
+    expect(await s.get(record.id)).toEqual(record);
+  });
+
+  it('stores identical bytes once, also when saved concurrently', async () => {
+    const s = await store();
+    const data = Buffer.from('same');
+    const results = await Promise.all([1, 2, 3, 4].map(() => s.save(data, PNG)));
+    expect(new Set(results.map((r) => r.record.id)).size).toBe(1);
+    expect(results.filter((r) => !r.duplicate)).toHaveLength(1);
+    expect(readdirSync(s.dir)).toHaveLength(2);
+    // After deletion the same bytes are a new upload.
+    await s.delete(results[0].record.id);
+    const again = await s.save(data, PNG);
+    expect(again.duplicate).toBe(false);
+    expect(again.record.id).not.toBe(results[0].record.id);
+  });
+
+  it('reloads its index from the sidecars, removing leftovers of interrupted writes', async () => {
+    const first = await store();
+    const a = (await first.save(Buffer.from('a'), PNG)).record;
+    const b = (await first.save(Buffer.from('b'), { ...PNG, format: 'jpeg', contentType: 'image/jpeg' }))
+      .record;
+    writeFileSync(path.join(first.dir, '.tmp-3f0c2a9e-5b7d-4c1e-9a2f-6d8e4b1c0a7f'), 'half a file');
+    writeFileSync(path.join(first.dir, '3f0c2a9e-5b7d-4c1e-9a2f-6d8e4b1c0a7f.json'), '{ not json');
+    writeFileSync(path.join(first.dir, 'notes.txt'), 'somebody else’s file');
+
+    const second = await store();
+    expect(second.all().map((r) => r.id)).toEqual([b.id, a.id]);
+    expect(readdirSync(second.dir).some((f) => f.startsWith('.tmp-'))).toBe(false);
+    expect(readdirSync(second.dir)).toContain('notes.txt');
+    expect((await second.save(Buffer.from('a'), PNG)).duplicate).toBe(true);
+    expect((await second.get(b.id))?.contentType).toBe('image/jpeg');
+  });
+
+  it('sees an upload stored by another instance sharing the folder', async () => {
+    const one = await store();
+    const two = await store();
+    const { record } = await one.save(Buffer.from('shared'), PNG);
+    expect(await two.get(record.id)).toEqual(record);
+  });
+
+  it('forgets an upload whose file disappeared, and refuses ids that are not UUIDs', async () => {
+    const s = await store();
+    const { record } = await s.save(Buffer.from('x'), PNG);
+    rmSync(path.join(s.dir, `${record.id}.png`));
+    expect(await s.get(record.id)).toBeNull();
+    expect(s.count()).toBe(0);
+    for (const id of ['../uploads', '', 'x'.repeat(36), record.id.toUpperCase()]) {
+      expect(await s.get(id)).toBeNull();
+      expect(await s.delete(id)).toBe(false);
+      expect(await s.read(id)).toBeNull();
+    }
+  });
+
+  it('pages newest first', async () => {
+    const s = await store();
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await s.save(Buffer.from([i]), PNG)).record.id);
+    const page = await s.list(1, 2);
+    expect(page.total).toBe(5);
+    expect(page.items.map((r) => r.id)).toEqual([ids[3], ids[2]]);
+  });
+});
