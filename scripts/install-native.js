@@ -24,8 +24,10 @@ function log(msg) {
 
 function faissWorks() {
   // A child process, so that a binary that crashes on load cannot take this script with it.
-  const probe = `const f=require(${JSON.stringify(pkgDir)});const i=new f.IndexFlatIP(2);i.add([1,0]);` +
-    `if(i.search([1,0],1).labels[0]!==0)process.exit(2);`;
+  // 64 vectors searched at once make FAISS call BLAS (sgemm): a binary linked without it dies here.
+  const probe = `const f=require(${JSON.stringify(pkgDir)});const d=8,n=64,x=[];` +
+    `for(let i=0;i<n*d;i++)x.push(Math.sin(i));const ix=new f.IndexFlatL2(d);ix.add(x);` +
+    `const r=ix.search(x,1);for(let i=0;i<n;i++)if(r.labels[i]!==i)process.exit(2);`;
   return spawnSync(process.execPath, ['-e', probe], { stdio: 'ignore', timeout: 30000 }).status === 0;
 }
 
@@ -71,7 +73,7 @@ function compileAgainstSystemFaiss() {
   fs.mkdirSync(path.dirname(outFile), { recursive: true });
   const args = [
     '-O2', '-std=c++17', '-shared', '-fPIC', '-fopenmp', '-DNAPI_VERSION=8', '-DNAPI_CPP_EXCEPTIONS',
-    `-I${nodeInc}`, `-I${addonApi}`, src, '-o', outFile, '-lfaiss',
+    `-I${nodeInc}`, `-I${addonApi}`, src, '-o', outFile, '-lfaiss', '-llapack', '-lblas',
   ];
   log(`compiling faiss-node against ${path.dirname(path.dirname(faissHeader))} (about a minute)...`);
   try {

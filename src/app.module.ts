@@ -4,11 +4,13 @@ import { LoggerModule } from 'nestjs-pino';
 import { CommonModule } from './common/common.module';
 import { loggerParams } from './common/http/logging';
 import { AppConfig, appConfig } from './config/app.config';
+import { ChatModule } from './modules/chat/chat.module';
 import { GenerationModule } from './modules/generation/generation.module';
 import { FacesModule } from './modules/faces/faces.module';
 import { HealthModule } from './modules/health/health.module';
 import { MetricsModule } from './modules/metrics/metrics.module';
 import { ModelsModule } from './modules/models/models.module';
+import { MnistModule } from './modules/mnist/mnist.module'; // TEMP-MNIST
 import { UploadsModule } from './modules/uploads/uploads.module';
 
 @Module({
@@ -21,8 +23,10 @@ import { UploadsModule } from './modules/uploads/uploads.module';
     ModelsModule,
     HealthModule,
     GenerationModule,
+    ChatModule,
     UploadsModule,
     FacesModule,
+    MnistModule, // TEMP-MNIST
   ],
 })
 export class AppModule {}

@@ -1,0 +1,49 @@
+/**
+ * The seam between the chat policy and a text generator (provided later by the generation module). When a
+ * message matches nothing in the corpus well enough, ChatService hands it to the generator if one is bound to
+ * CHAT_GENERATOR and ready; otherwise it answers with a polite fallback. HttpExceptions the generator throws
+ * (429 when it is busy, 503 while its model loads) reach the client unchanged.
+ */
+export const CHAT_GENERATOR = Symbol('CHAT_GENERATOR');
+
+/** What answered a message. */
+export type ChatSource = 'retrieval' | 'generation' | 'fallback';
+
+/** One exchange of a session, oldest first in the history. */
+export interface ChatTurn {
+  user: string;
+  bot: string;
+  source: ChatSource;
+  /** The matched intent for retrieval answers, else null. */
+  intent: string | null;
+  /** ISO 8601 time of the reply. */
+  at: string;
+}
+
+/** Per-request sampling settings a client may ask for; the generator clamps them to its bounds. */
+export interface GenerationOverrides {
+  max_new_tokens?: number;
+  temperature?: number;
+  top_k?: number;
+  top_p?: number;
+  repetition_penalty?: number;
+  no_repeat_ngram_size?: number;
+  seed?: number;
+}
+
+export interface ChatGenerationRequest {
+  message: string;
+  /** The session's previous turns, oldest first (at most CHAT_HISTORY_TURNS). */
+  history: ChatTurn[];
+  /** Aborted when the client goes away (HTTP connection closed, socket disconnected). */
+  signal: AbortSignal;
+  /** Called for each generated piece of text, in order, so transports can stream it. */
+  onToken?: (text: string, index: number) => void;
+  options?: GenerationOverrides;
+}
+
+export interface ChatGenerator {
+  /** False while its model is loading or missing; ChatService then answers with the fallback instead. */
+  readonly ready: boolean;
+  generate(req: ChatGenerationRequest): Promise<{ text: string; tokens: number }>;
+}

@@ -1,0 +1,220 @@
+import { HttpException, Inject, Injectable, Logger, NotFoundException, Optional } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { Counter } from 'prom-client';
+import { MetricsService } from '../metrics/metrics.service';
+import { ModelRegistry } from '../models/model-registry';
+import { CHAT_GENERATOR, ChatGenerator, ChatSource, ChatTurn, GenerationOverrides } from './chat-generator';
+import { RETRIEVAL_MODEL, ChatRetrievalService } from './chat-retrieval.service';
+import { ChatConfig, chatConfig, minScore } from './chat.config';
+import { Retrieval, RetrievalHit } from './retrieval';
+import { SESSION_STORE, SessionStore } from './session/session-store';
+
+/** What every chat answer looks like, over REST, SSE and socket.io. */
+export interface ChatReply {
+  reply: string;
+  sessionId: string;
+  source: ChatSource;
+  /** Intent of the matched corpus entry; null unless source is "retrieval". */
+  intent: string | null;
+  /** Cosine similarity of the match (4 decimals); null unless source is "retrieval". */
+  score: number | null;
+  /** The corpus question that matched; null unless source is "retrieval". */
+  matched: string | null;
+  latencyMs: number;
+}
+
+export interface ReplyOptions {
+  sessionId?: string;
+  /** Aborted when the client goes away; passed to the generator. */
+  signal?: AbortSignal;
+  /** Receives generated text as it comes (generation only). */
+  onToken?: (text: string, index: number) => void;
+  /** Sampling settings for a generated answer. */
+  generation?: GenerationOverrides;
+}
+
+export const SESSION_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** What the bot says when it has no answer: what it can do, politely. */
+export const FALLBACK_REPLIES = [
+  '죄송해요, 그 말은 아직 잘 이해하지 못했어요. 저는 인사나 안부, 식사와 날씨 이야기, 농담 같은 가벼운 대화를 할 수 있고, 손글씨 숫자 인식(MNIST)과 얼굴 모자이크도 도와드릴 수 있어요. 다르게 한 번 더 말씀해 주시겠어요?',
+  '음, 제가 잘 모르는 이야기예요. 대신 인사, 안부, 날씨, 식사, 농담 같은 일상 대화는 자신 있어요. 손글씨 숫자 인식(MNIST)과 얼굴 모자이크 기능도 있으니 필요하면 말씀해 주세요!',
+  '미안해요, 아직 그 질문에는 답을 못 드려요. 가벼운 대화(인사, 안부, 식사, 날씨, 농담)와 손글씨 숫자 인식(MNIST), 얼굴 모자이크는 도와드릴 수 있어요. "도움말"이라고 물어보셔도 좋아요.',
+];
+
+/** A greeting when the corpus has none (it always ends in thanks, as the corpus greetings do). */
+const BUILT_IN_GREETING =
+  '안녕하세요! 저는 한국어 인사 챗봇이에요. 무엇이든 편하게 말씀해 주세요. 찾아 주셔서 감사합니다.';
+
+/** How many recent bot replies a new answer avoids repeating, when the pool allows. */
+const AVOID_RECENT = 3;
+
+/**
+ * The chat policy: normalise → embed → FAISS top-k; a match at or above CHAT_MIN_SCORE is answered with one
+ * of the answers that fit it (varied within the session); otherwise the generator answers when one is
+ * configured and ready, else a polite fallback says what the bot can do.
+ */
+@Injectable()
+export class ChatService {
+  private readonly logger = new Logger('ChatService');
+  private readonly threshold: number;
+  private readonly replies: Counter<'source'>;
+
+  constructor(
+    @Inject(chatConfig.KEY) private readonly config: ChatConfig,
+    private readonly retrieval: ChatRetrievalService,
+    private readonly registry: ModelRegistry,
+    @Inject(SESSION_STORE) private readonly sessions: SessionStore,
+    metrics: MetricsService,
+    @Optional() @Inject(CHAT_GENERATOR) private readonly generator?: ChatGenerator,
+  ) {
+    this.threshold = minScore(config);
+    this.replies = new Counter({
+      name: 'chat_replies_total',
+      help: 'Chat replies by what answered them (retrieval, generation, fallback).',
+      labelNames: ['source'] as const,
+      registers: [metrics.registry],
+    });
+  }
+
+  get minScore(): number {
+    return this.threshold;
+  }
+
+  get hasGenerator(): boolean {
+    return this.generator !== undefined;
+  }
+
+  newSessionId(): string {
+    return randomUUID();
+  }
+
+  async reply(message: string, opts: ReplyOptions = {}): Promise<ChatReply> {
+    const started = performance.now();
+    const retrieval = this.retrieval.get();
+    const sessionId = opts.sessionId ?? this.newSessionId();
+    const history = (await this.sessions.get(sessionId)) ?? [];
+    const hits = await this.registry.timeInference(RETRIEVAL_MODEL, () =>
+      retrieval.search(message, this.config.CHAT_TOP_K),
+    );
+    const hit = retrieval.pick(hits, this.threshold, this.config.CHAT_PRIORITY_MARGIN);
+
+    let answer: Omit<ChatReply, 'sessionId' | 'latencyMs'>;
+    if (hit && hit.score >= this.threshold) {
+      answer = this.fromCorpus(retrieval, hit, history);
+    } else if (this.generator?.ready) {
+      answer = await this.generate(message, history, opts);
+    } else {
+      answer = this.fallback(history);
+    }
+    await this.remember(sessionId, message, answer);
+    return { ...answer, sessionId, latencyMs: Math.round((performance.now() - started) * 10) / 10 };
+  }
+
+  /**
+   * A greeting, with the name woven in when given. It is the corpus's answer to "안녕하세요", so it always
+   * ends in thanks as every greeting of the corpus does.
+   */
+  async greeting(name?: string, sessionId?: string): Promise<ChatReply> {
+    const started = performance.now();
+    const retrieval = this.retrieval.get();
+    const id = sessionId ?? this.newSessionId();
+    const history = (await this.sessions.get(id)) ?? [];
+    const hits = await retrieval.search('안녕하세요', this.config.CHAT_TOP_K);
+    const hit = hits.find((h) => h.entry.intent === 'greeting');
+    const pool = retrieval.answersOfIntent('greeting');
+    let answer: Omit<ChatReply, 'sessionId' | 'latencyMs'>;
+    if (hit && pool.length > 0) {
+      answer = {
+        reply: vary(pool, history),
+        source: 'retrieval',
+        intent: 'greeting',
+        score: round(hit.score),
+        matched: hit.entry.q,
+      };
+    } else {
+      answer = { reply: BUILT_IN_GREETING, source: 'fallback', intent: null, score: null, matched: null };
+    }
+    if (name) answer.reply = `${name.endsWith('님') ? name : `${name}님`}, ${answer.reply}`;
+    await this.remember(id, name ? `${name}: 안녕하세요` : '안녕하세요', answer);
+    return { ...answer, sessionId: id, latencyMs: Math.round((performance.now() - started) * 10) / 10 };
+  }
+
+  async history(sessionId: string): Promise<ChatTurn[]> {
+    const turns = await this.sessions.get(sessionId);
+    if (!turns) throw new NotFoundException(`Session ${sessionId} does not exist or has expired.`);
+    return turns;
+  }
+
+  async forget(sessionId: string): Promise<void> {
+    if (!(await this.sessions.delete(sessionId)))
+      throw new NotFoundException(`Session ${sessionId} does not exist or has expired.`);
+  }
+
+  private fromCorpus(retrieval: Retrieval, hit: RetrievalHit, history: ChatTurn[]) {
+    return {
+      reply: vary(retrieval.answersFor(hit.id), history),
+      source: 'retrieval' as const,
+      intent: hit.entry.intent,
+      score: round(hit.score),
+      matched: hit.entry.q,
+    };
+  }
+
+  private async generate(message: string, history: ChatTurn[], opts: ReplyOptions) {
+    const signal = opts.signal ?? new AbortController().signal;
+    try {
+      const out = await this.generator!.generate({
+        message,
+        history,
+        signal,
+        onToken: opts.onToken,
+        options: opts.generation,
+      });
+      const text = out.text.trim();
+      if (text.length > 0)
+        return { reply: text, source: 'generation' as const, intent: null, score: null, matched: null };
+      this.logger.warn('the generator returned an empty reply; answering with the fallback');
+    } catch (err) {
+      // 429 (busy), 503 (loading) and the like reach the client as they are; so does a client going away.
+      if (err instanceof HttpException || signal.aborted) throw err;
+      this.logger.error({ err }, 'the generator failed; answering with the fallback');
+    }
+    return this.fallback(history);
+  }
+
+  private fallback(history: ChatTurn[]) {
+    return {
+      reply: vary(FALLBACK_REPLIES, history),
+      source: 'fallback' as const,
+      intent: null,
+      score: null,
+      matched: null,
+    };
+  }
+
+  private async remember(sessionId: string, user: string, a: Omit<ChatReply, 'sessionId' | 'latencyMs'>) {
+    this.replies.inc({ source: a.source });
+    await this.sessions.append(sessionId, {
+      user,
+      bot: a.reply,
+      source: a.source,
+      intent: a.intent,
+      at: new Date().toISOString(),
+    });
+  }
+}
+
+/** One of the answers, not one the session just heard when another exists. */
+export function vary(pool: readonly string[], history: readonly ChatTurn[]): string {
+  if (pool.length <= 1) return pool[0];
+  const recent = history.slice(-AVOID_RECENT).map((t) => t.bot);
+  const last = history.at(-1)?.bot;
+  let candidates = pool.filter((a) => !recent.includes(a));
+  if (candidates.length === 0) candidates = pool.filter((a) => a !== last);
+  return candidates[Math.floor(Math.random() * candidates.length)];
+}
+
+function round(score: number): number {
+  return Math.round(score * 10_000) / 10_000;
+}

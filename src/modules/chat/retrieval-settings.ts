@@ -1,0 +1,36 @@
+import * as path from 'node:path';
+import { AppConfig } from '../../config/app.config';
+import { ChatConfig } from './chat.config';
+import { EmbedderFactory } from './embedding/embedder';
+import { HASHED_NGRAM_DEFAULTS, HashedNgramFactory } from './embedding/hashed-ngram.embedder';
+import { SentenceEncoder, TransformerFactory } from './embedding/transformer.embedder';
+import { IndexOptions } from './index/corpus-index';
+import { RetrievalSettings } from './retrieval';
+
+/** Where the corpus, the index folder and the index type come from (shared by the service and eval:chat). */
+export function retrievalSettings(app: AppConfig, chat: ChatConfig): RetrievalSettings {
+  const corpusDir = path.resolve(app.CORPUS_DIR);
+  const index: IndexOptions = {
+    kind: chat.CHAT_INDEX,
+    hnswM: chat.CHAT_HNSW_M,
+    hnswEfConstruction: chat.CHAT_HNSW_EF_CONSTRUCTION,
+    hnswEfSearch: chat.CHAT_HNSW_EF_SEARCH,
+    ivfNlist: chat.CHAT_IVF_NLIST,
+    ivfNprobe: chat.CHAT_IVF_NPROBE,
+  };
+  return {
+    corpusDir,
+    files: chat.CHAT_CORPUS_FILES,
+    indexDir: chat.CHAT_INDEX_DIR ? path.resolve(chat.CHAT_INDEX_DIR) : path.join(corpusDir, '.index'),
+    index,
+  };
+}
+
+/** The configured embedder: the built-in hashed n-grams, or a loaded sentence encoder. */
+export function embedderFactory(chat: ChatConfig, encoder?: SentenceEncoder): EmbedderFactory {
+  if (chat.CHAT_EMBEDDER === 'transformer') {
+    if (!encoder) throw new Error('CHAT_EMBEDDER=transformer needs the sentence encoder to be loaded');
+    return new TransformerFactory(encoder);
+  }
+  return new HashedNgramFactory({ ...HASHED_NGRAM_DEFAULTS, dim: chat.CHAT_EMBED_DIM });
+}

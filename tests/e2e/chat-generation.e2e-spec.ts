@@ -1,0 +1,165 @@
+import * as http from 'node:http';
+import request from 'supertest';
+import { TestApp } from '../support/app';
+import { connectChat, next, parseSse, ScriptedGenerator, startChatApp } from '../support/chat-fixtures';
+
+const UNKNOWN = '양자역학의 불확정성 원리를 수식으로 증명해 주세요';
+
+/** The chat policy hands unmatched messages to whatever is bound to CHAT_GENERATOR. */
+describe('chat → generator seam (real app, scripted generator)', () => {
+  let t: TestApp;
+  const gen = new ScriptedGenerator();
+  beforeAll(async () => {
+    t = await startChatApp({ CHAT_RATE_LIMIT_IP_PER_MIN: '0' }, { generator: gen });
+  });
+  afterAll(() => t.close());
+  beforeEach(() => {
+    gen.mode = 'reply';
+    gen.ready = true;
+  });
+
+  it('keeps answering corpus matches itself', async () => {
+    const calls = gen.calls.length;
+    const res = await request(t.url).post('/chat').send({ message: '안녕하세요' }).expect(200);
+    expect(res.body.source).toBe('retrieval');
+    expect(gen.calls.length).toBe(calls);
+  });
+
+  it('hands an unmatched message to the generator, with the session history', async () => {
+    const first = await request(t.url).post('/chat').send({ message: '배고파' }).expect(200);
+    const res = await request(t.url)
+      .post('/chat')
+      .send({ message: UNKNOWN, sessionId: first.body.sessionId })
+      .expect(200);
+    expect(res.body).toMatchObject({
+      reply: gen.text,
+      source: 'generation',
+      intent: null,
+      score: null,
+      matched: null,
+    });
+    const call = gen.calls.at(-1)!;
+    expect(call.message).toBe(UNKNOWN);
+    expect(call.history).toEqual([
+      expect.objectContaining({ user: '배고파', bot: first.body.reply, intent: 'meal' }),
+    ]);
+    const history = await request(t.url).get(`/chat/sessions/${first.body.sessionId}`).expect(200);
+    expect(history.body.turns.at(-1)).toMatchObject({
+      user: UNKNOWN,
+      bot: gen.text,
+      source: 'generation',
+      intent: null,
+    });
+  });
+
+  it('streams generated tokens as they come over SSE', async () => {
+    const res = await request(t.url).post('/chat/stream').send({ message: UNKNOWN }).expect(200);
+    const events = parseSse(res.text);
+    const tokens = events.filter((e) => e.event === 'token').map((e) => (e.data as { text: string }).text);
+    expect(tokens).toEqual(gen.text.split(/(?<= )/));
+    expect(events.at(-1)).toEqual({
+      event: 'done',
+      data: expect.objectContaining({ source: 'generation', reply: gen.text }),
+    });
+  });
+
+  it.each([
+    ['busy', 429, 'The text generator is busy; try again shortly.'],
+    ['unavailable', 503, 'Model "gpt2-ko" (text-generation) is still loading; try again shortly.'],
+  ] as const)('passes the generator being %s through unchanged', async (mode, status, message) => {
+    gen.mode = mode;
+    const res = await request(t.url).post('/chat').send({ message: UNKNOWN }).expect(status);
+    expect(res.body).toMatchObject({ statusCode: status, message });
+    // Before any event, the stream answers with the same status and JSON body.
+    const sse = await request(t.url).post('/chat/stream').send({ message: UNKNOWN }).expect(status);
+    expect(sse.body).toMatchObject({ statusCode: status, message });
+    const { socket } = await connectChat(t.url);
+    try {
+      const error = next(socket, 'error');
+      const ack = await socket.timeout(5000).emitWithAck('message', { text: UNKNOWN });
+      expect(ack.error).toMatchObject({ statusCode: status, message });
+      expect(await error).toMatchObject({ statusCode: status, message });
+    } finally {
+      socket.disconnect();
+    }
+  });
+
+  it('falls back politely when the generator is not ready, fails or says nothing', async () => {
+    gen.ready = false;
+    const calls = gen.calls.length;
+    const notReady = await request(t.url).post('/chat').send({ message: UNKNOWN }).expect(200);
+    expect(notReady.body.source).toBe('fallback');
+    expect(gen.calls.length).toBe(calls);
+    gen.ready = true;
+    for (const mode of ['crash', 'empty'] as const) {
+      gen.mode = mode;
+      const res = await request(t.url).post('/chat').send({ message: UNKNOWN }).expect(200);
+      expect(res.body.source).toBe('fallback');
+    }
+  });
+
+  it('aborts the generation when the SSE client goes away', async () => {
+    gen.mode = 'hang';
+    const aborted = gen.aborted;
+    const started = gen.whenStarted();
+    const url = new URL(`${t.url}/chat/stream`);
+    const req = http.request({
+      host: url.hostname,
+      port: url.port,
+      path: url.pathname,
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+    });
+    req.on('error', () => undefined);
+    req.end(JSON.stringify({ message: UNKNOWN }));
+    await started;
+    req.destroy();
+    await waitFor(() => gen.aborted > aborted);
+  });
+
+  it('aborts the generation when a POST /chat client goes away', async () => {
+    gen.mode = 'hang';
+    const aborted = gen.aborted;
+    const started = gen.whenStarted();
+    const url = new URL(`${t.url}/chat`);
+    const req = http.request({
+      host: url.hostname,
+      port: url.port,
+      path: url.pathname,
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+    });
+    req.on('error', () => undefined);
+    req.end(JSON.stringify({ message: UNKNOWN }));
+    await started;
+    req.destroy();
+    await waitFor(() => gen.aborted > aborted);
+  });
+
+  it('emits generated tokens before the reply over socket.io, and aborts on disconnect', async () => {
+    const { socket } = await connectChat(t.url);
+    const events: string[] = [];
+    socket.on('token', (x: { text: string; index: number }) => events.push(`token:${x.index}:${x.text}`));
+    socket.on('reply', () => events.push('reply'));
+    const ack = await socket.timeout(5000).emitWithAck('message', { text: UNKNOWN });
+    expect(ack).toMatchObject({ source: 'generation', reply: gen.text });
+    await waitFor(() => events.includes('reply'));
+    expect(events).toEqual([...gen.text.split(/(?<= )/).map((w, i) => `token:${i}:${w}`), 'reply']);
+
+    gen.mode = 'hang';
+    const aborted = gen.aborted;
+    const started = gen.whenStarted();
+    socket.emit('message', { text: UNKNOWN });
+    await started;
+    socket.disconnect();
+    await waitFor(() => gen.aborted > aborted);
+  });
+});
+
+async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

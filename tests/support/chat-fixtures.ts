@@ -1,0 +1,233 @@
+import {
+  DynamicModule,
+  Global,
+  HttpException,
+  HttpStatus,
+  Module,
+  ModuleMetadata,
+  ServiceUnavailableException,
+} from '@nestjs/common';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { Test } from '@nestjs/testing';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { io, Socket } from 'socket.io-client';
+import { AppModule } from '../../src/app.module';
+import { configureApp } from '../../src/app.setup';
+import { CHAT_GENERATOR, ChatGenerationRequest, ChatGenerator } from '../../src/modules/chat/chat-generator';
+import { ChatModule } from '../../src/modules/chat/chat.module';
+import { ModelRegistry } from '../../src/modules/models/model-registry';
+import { REPO_ROOT, SHARED, TestApp } from './app';
+
+export const CHATBOT_DATA = path.join(SHARED, 'chatbot', 'ChatbotData.csv');
+export const OUR_CORPUS = path.join(REPO_ROOT, 'corpus', 'ko-smalltalk.jsonl');
+
+/** A module that binds CHAT_GENERATOR globally, as the generation module will. */
+export function generatorModule(generator: ChatGenerator): DynamicModule {
+  @Global()
+  @Module({})
+  class TestGeneratorModule {}
+  return {
+    module: TestGeneratorModule,
+    providers: [{ provide: CHAT_GENERATOR, useValue: generator }],
+    exports: [CHAT_GENERATOR],
+  };
+}
+
+/** Bound to CHAT_GENERATOR when a test gives none: the chat never hands over (it answers with its fallback). */
+export const NO_GENERATOR: ChatGenerator = {
+  ready: false,
+  generate: () => Promise.reject(new Error('no generator in this test')),
+};
+
+/**
+ * startApp() of tests/support/app.ts with the chat module imported, the chat index in a temporary folder
+ * (unless CHAT_INDEX_DIR is given), and CHAT_GENERATOR bound to `opts.generator` — replacing the real
+ * generator, so that chat tests do not depend on the generation model being installed.
+ */
+export async function startChatApp(
+  env: Record<string, string> = {},
+  opts: { generator?: ChatGenerator; imports?: ModuleMetadata['imports']; waitForModels?: boolean } = {},
+): Promise<TestApp> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'ko-ai-chat-'));
+  const saved = { ...process.env };
+  Object.assign(process.env, {
+    LOG_LEVEL: 'silent',
+    MODELS_DIR: path.join(REPO_ROOT, 'models'),
+    CORPUS_DIR: path.join(REPO_ROOT, 'corpus'),
+    MNIST_DIR: path.join(SHARED, 'mnist'),
+    UPLOAD_DIR: path.join(dataDir, 'uploads'),
+    OUTPUT_DIR: path.join(dataDir, 'output'),
+    CHAT_INDEX_DIR: path.join(dataDir, 'index'),
+    ...env,
+  });
+  try {
+    const generator = opts.generator ?? NO_GENERATOR;
+    const moduleRef = await Test.createTestingModule({
+      imports: [AppModule, ChatModule, generatorModule(generator), ...(opts.imports ?? [])],
+    })
+      .overrideProvider(CHAT_GENERATOR)
+      .useValue(generator)
+      .compile();
+    const app = moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false });
+    configureApp(app);
+    await app.listen(0, '127.0.0.1');
+    const address = app.getHttpServer().address() as { port: number };
+    const registry = app.get(ModelRegistry);
+    if (opts.waitForModels !== false) await registry.settled();
+    return {
+      app,
+      url: `http://127.0.0.1:${address.port}`,
+      dataDir,
+      registry,
+      close: async () => {
+        await app.close();
+        rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  } finally {
+    process.env = saved;
+  }
+}
+
+/** A connected socket.io client of the /chat namespace, with the `session` event it got first. */
+export async function connectChat(
+  url: string,
+  auth: Record<string, unknown> = {},
+): Promise<{ socket: Socket; sessionId: string }> {
+  const socket = io(`${url}/chat`, { transports: ['websocket'], auth, reconnection: false, forceNew: true });
+  const sessionId = await new Promise<string>((resolve, reject) => {
+    socket.once('session', (s: { sessionId: string }) => resolve(s.sessionId));
+    socket.once('connect_error', reject);
+  });
+  return { socket, sessionId };
+}
+
+/** Emits `message` and resolves with the acknowledgement. */
+export function ask(socket: Socket, payload: unknown, timeoutMs = 10_000): Promise<Record<string, unknown>> {
+  return socket.timeout(timeoutMs).emitWithAck('message', payload) as Promise<Record<string, unknown>>;
+}
+
+/** The next `event` on a socket. */
+export function next<T = Record<string, unknown>>(
+  socket: Socket,
+  event: string,
+  timeoutMs = 10_000,
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${event} event within ${timeoutMs} ms`)), timeoutMs);
+    socket.once(event, (payload: T) => {
+      clearTimeout(timer);
+      resolve(payload);
+    });
+  });
+}
+
+/** Server-Sent Events of a complete response body. */
+export function parseSse(text: string): { event: string; data: unknown }[] {
+  return text
+    .split('\n\n')
+    .filter((block) => block.trim() !== '')
+    .map((block) => {
+      const event = /^event: (.*)$/m.exec(block)?.[1] ?? 'message';
+      const data = block
+        .split('\n')
+        .filter((l) => l.startsWith('data: '))
+        .map((l) => l.slice(6))
+        .join('\n');
+      return { event, data: JSON.parse(data) as unknown };
+    });
+}
+
+/**
+ * A stand-in for the text generator (the generation module provides the real one through the same token):
+ * it streams a fixed reply word by word, or fails the way the real one may, and records what it was given.
+ */
+export class ScriptedGenerator implements ChatGenerator {
+  ready = true;
+  mode: 'reply' | 'busy' | 'unavailable' | 'crash' | 'empty' | 'hang' = 'reply';
+  text = '생성된 답변 입니다';
+  readonly calls: { message: string; history: ChatGenerationRequest['history'] }[] = [];
+  aborted = 0;
+  /** Resolves when a generation starts. */
+  private started?: () => void;
+
+  whenStarted(): Promise<void> {
+    return new Promise((resolve) => (this.started = resolve));
+  }
+
+  async generate(req: ChatGenerationRequest): Promise<{ text: string; tokens: number }> {
+    this.calls.push({ message: req.message, history: req.history });
+    this.started?.();
+    req.signal.addEventListener('abort', () => this.aborted++);
+    switch (this.mode) {
+      case 'busy':
+        throw new HttpException(
+          'The text generator is busy; try again shortly.',
+          HttpStatus.TOO_MANY_REQUESTS,
+        );
+      case 'unavailable':
+        throw new ServiceUnavailableException(
+          'Model "gpt2-ko" (text-generation) is still loading; try again shortly.',
+        );
+      case 'crash':
+        throw new Error('worker crashed');
+      case 'empty':
+        return { text: '  ', tokens: 0 };
+      case 'hang':
+        await new Promise<void>((_resolve, reject) => {
+          req.signal.addEventListener('abort', () => reject(new Error('aborted')));
+        });
+        throw new Error('unreachable');
+      default: {
+        const words = this.text.split(/(?<= )/);
+        for (const [i, w] of words.entries()) {
+          await new Promise((r) => setTimeout(r, 5));
+          req.onToken?.(w, i);
+        }
+        return { text: this.text, tokens: words.length };
+      }
+    }
+  }
+}
+
+export interface TinyEncoder {
+  /** A MODELS_DIR holding the encoder. */
+  modelsDir: string;
+  name: string;
+  hiddenSize: number;
+  /** PyTorch's sentence embeddings of the `check` sentences (mean pooling, L2-normalised). */
+  reference: number[][];
+  cleanup(): void;
+}
+
+/**
+ * Makes a tiny random-weight BERT sentence encoder (Hugging Face layout, ONNX) with our training script, in a
+ * temporary MODELS_DIR. Needs /usr/bin/python3 with PyTorch; takes a few seconds.
+ */
+export function makeTinyEncoder(check: string[] = [], extra: string[] = []): TinyEncoder {
+  const modelsDir = mkdtempSync(path.join(tmpdir(), 'ko-ai-encoder-'));
+  const name = 'ko-sentence-tiny';
+  const script = path.join(REPO_ROOT, 'training', 'sentence-encoder', 'make_tiny_bert.py');
+  const out = execFileSync(
+    '/usr/bin/python3',
+    [script, '--out', path.join(modelsDir, name), ...extra, '--check', ...check],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const result = JSON.parse(out.trim().split('\n').pop()!) as { hidden_size: number; reference: number[][] };
+  return {
+    modelsDir,
+    name,
+    hiddenSize: result.hidden_size,
+    reference: result.reference,
+    cleanup: () => rmSync(modelsDir, { recursive: true, force: true }),
+  };
+}
