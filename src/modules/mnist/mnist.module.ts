@@ -1,0 +1,39 @@
+import { Module } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { MulterModule } from '@nestjs/platform-express';
+import { multipartOptions } from '../../common/http/multipart';
+import { AppConfig, appConfig } from '../../config/app.config';
+import { DigitPreprocessor } from './digit-preprocessor';
+import { MnistController, UploadLimitsInterceptor } from './mnist.controller';
+import { MnistDatasetService } from './mnist-dataset.service';
+import { MnistGateway } from './mnist.gateway';
+import { MnistInferenceService } from './mnist-inference.service';
+import { MnistSamplesService } from './mnist-samples.service';
+import { MnistConfig, mnistConfig } from './mnist.config';
+import { OutputsController } from './outputs.controller';
+
+/**
+ * MNIST: the training set (samples as PNG files and images), digit recognition over HTTP and socket.io,
+ * and the read-only `/outputs/<file>` route for generated images.
+ */
+@Module({
+  imports: [
+    ConfigModule.forFeature(mnistConfig),
+    MulterModule.registerAsync({
+      imports: [ConfigModule.forFeature(mnistConfig)],
+      inject: [appConfig.KEY, mnistConfig.KEY],
+      useFactory: (app: AppConfig, config: MnistConfig) => multipartOptions(app, config.MNIST_MAX_FILES),
+    }),
+  ],
+  controllers: [MnistController, OutputsController],
+  providers: [
+    MnistDatasetService,
+    MnistSamplesService,
+    MnistInferenceService,
+    DigitPreprocessor,
+    MnistGateway,
+    UploadLimitsInterceptor,
+  ],
+  exports: [MnistDatasetService, MnistInferenceService, DigitPreprocessor],
+})
+export class MnistModule {}
