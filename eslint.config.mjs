@@ -15,4 +15,5 @@ export default tseslint.config(
       '@typescript-eslint/no-require-imports': 'off',
     },
   },
+  { files: ['public/**/*.js'], languageOptions: { globals: { ...globals.browser } } },
 );

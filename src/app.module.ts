@@ -5,12 +5,13 @@ import { CommonModule } from './common/common.module';
 import { loggerParams } from './common/http/logging';
 import { AppConfig, appConfig } from './config/app.config';
 import { ChatModule } from './modules/chat/chat.module';
+import { DemoModule } from './modules/demo/demo.module';
 import { GenerationModule } from './modules/generation/generation.module';
 import { FacesModule } from './modules/faces/faces.module';
 import { HealthModule } from './modules/health/health.module';
 import { MetricsModule } from './modules/metrics/metrics.module';
 import { ModelsModule } from './modules/models/models.module';
-import { MnistModule } from './modules/mnist/mnist.module'; // TEMP-MNIST
+import { MnistModule } from './modules/mnist/mnist.module';
 import { UploadsModule } from './modules/uploads/uploads.module';
 
 @Module({
@@ -26,7 +27,9 @@ import { UploadsModule } from './modules/uploads/uploads.module';
     ChatModule,
     UploadsModule,
     FacesModule,
-    MnistModule, // TEMP-MNIST
+    MnistModule,
+    // Last: the page's static files are mounted after every API route.
+    DemoModule,
   ],
 })
 export class AppModule {}

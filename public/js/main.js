@@ -1,0 +1,8 @@
+// The demo page: plain ES modules, no build step, every asset served by the service itself.
+import { initChat } from './chat.js';
+import { initDigits } from './digits.js';
+import { initMosaic } from './mosaic.js';
+
+initChat();
+initDigits();
+initMosaic();
