@@ -1,7 +1,15 @@
+import { INestApplication } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { Test } from '@nestjs/testing';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { appConfig } from '../../src/config/app.config';
+import { GenerationModule } from '../../src/modules/generation/generation.module';
+import { MetricsModule } from '../../src/modules/metrics/metrics.module';
+import { ModelRegistry } from '../../src/modules/models/model-registry';
+import { ModelsModule } from '../../src/modules/models/models.module';
 import { REPO_ROOT } from './app';
 
 export const PYTHON = '/usr/bin/python3';
@@ -30,4 +38,26 @@ export function makeTinyGpt2(steps = 3): { modelsDir: string; model: string } {
   if (!existsSync(path.join(out, 'onnx', 'model.onnx')))
     throw new Error('training/gpt2/train.py made no model');
   return { modelsDir, model: 'tiny-gpt2' };
+}
+
+/** Just the generation module (with config, metrics and the model registry), its models loaded. */
+export async function bootGeneration(env: Record<string, string>): Promise<INestApplication> {
+  const saved = { ...process.env };
+  Object.assign(process.env, { LOG_LEVEL: 'silent', ...env });
+  try {
+    const ref = await Test.createTestingModule({
+      imports: [
+        ConfigModule.forRoot({ isGlobal: true, cache: false, load: [appConfig] }),
+        MetricsModule,
+        ModelsModule,
+        GenerationModule,
+      ],
+    }).compile();
+    const app = ref.createNestApplication({ logger: false });
+    await app.init();
+    await app.get(ModelRegistry).settled();
+    return app;
+  } finally {
+    process.env = saved;
+  }
 }

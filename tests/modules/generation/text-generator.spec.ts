@@ -1,17 +1,11 @@
 import { INestApplication } from '@nestjs/common';
-import { ConfigModule } from '@nestjs/config';
-import { Test } from '@nestjs/testing';
 import { readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { appConfig } from '../../../src/config/app.config';
-import { GenerationModule } from '../../../src/modules/generation/generation.module';
 import { TextGenerator } from '../../../src/modules/generation/text-generator';
-import { MetricsModule } from '../../../src/modules/metrics/metrics.module';
 import { MetricsService } from '../../../src/modules/metrics/metrics.service';
 import { ModelRegistry } from '../../../src/modules/models/model-registry';
-import { ModelsModule } from '../../../src/modules/models/models.module';
-import { makeTinyGpt2 } from '../../support/generation-fixture';
+import { bootGeneration as boot, makeTinyGpt2 } from '../../support/generation-fixture';
 
 interface Reference {
   eos_token_id: number;
@@ -19,27 +13,6 @@ interface Reference {
 }
 
 const GREEDY = { temperature: 0, repetition_penalty: 1, no_repeat_ngram_size: 0 };
-
-async function boot(env: Record<string, string>): Promise<INestApplication> {
-  const saved = { ...process.env };
-  Object.assign(process.env, { LOG_LEVEL: 'silent', ...env });
-  try {
-    const ref = await Test.createTestingModule({
-      imports: [
-        ConfigModule.forRoot({ isGlobal: true, cache: false, load: [appConfig] }),
-        MetricsModule,
-        ModelsModule,
-        GenerationModule,
-      ],
-    }).compile();
-    const app = ref.createNestApplication({ logger: false });
-    await app.init();
-    await app.get(ModelRegistry).settled();
-    return app;
-  } finally {
-    process.env = saved;
-  }
-}
 
 describe('TextGenerator (worker threads, transformers.js, our GPT-2 export)', () => {
   let fixture: { modelsDir: string; model: string };
