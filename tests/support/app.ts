@@ -1,3 +1,4 @@
+import { ModuleMetadata } from '@nestjs/common';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -25,11 +26,22 @@ export interface TestApp {
  * Boots the real application (same pipeline as main.ts) on a free loopback port, with uploads and
  * outputs in a fresh temporary folder. `env` overrides configuration for this app only.
  */
-export async function startApp(
-  env: Record<string, string> = {},
-  opts: { waitForModels?: boolean } = {},
-): Promise<TestApp> {
+export interface StartOptions {
+  /** Wait until no model is loading any more (default true). */
+  waitForModels?: boolean;
+  /** Extra modules beside AppModule. */
+  imports?: ModuleMetadata['imports'];
+  /** Providers replaced by values, e.g. a port bound to an engine the test chooses. */
+  overrides?: { token: string | symbol; value: unknown }[];
+}
+
+export async function startApp(env: Record<string, string> = {}, opts: StartOptions = {}): Promise<TestApp> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'ko-ai-test-'));
+  const indexDir = mkdtempSync(path.join(tmpdir(), 'ko-ai-index-'));
+  const cleanUp = () => {
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(indexDir, { recursive: true, force: true });
+  };
   const saved = { ...process.env };
   Object.assign(process.env, {
     LOG_LEVEL: 'silent',
@@ -38,10 +50,14 @@ export async function startApp(
     MNIST_DIR: path.join(SHARED, 'mnist'),
     UPLOAD_DIR: path.join(dataDir, 'uploads'),
     OUTPUT_DIR: path.join(dataDir, 'output'),
+    // The chat index is kept apart, so the data folder holds only what routes wrote.
+    CHAT_INDEX_DIR: path.join(indexDir, 'chat-index'),
     ...env,
   });
   try {
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
+    let builder = Test.createTestingModule({ imports: [AppModule, ...(opts.imports ?? [])] });
+    for (const o of opts.overrides ?? []) builder = builder.overrideProvider(o.token).useValue(o.value);
+    const moduleRef = await builder.compile();
     const app = moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false });
     configureApp(app);
     await app.listen(0, '127.0.0.1');
@@ -55,9 +71,12 @@ export async function startApp(
       registry,
       close: async () => {
         await app.close();
-        rmSync(dataDir, { recursive: true, force: true });
+        cleanUp();
       },
     };
+  } catch (err) {
+    cleanUp();
+    throw err;
   } finally {
     process.env = saved;
   }

@@ -1,40 +1,14 @@
-import {
-  DynamicModule,
-  Global,
-  HttpException,
-  HttpStatus,
-  Module,
-  ModuleMetadata,
-  ServiceUnavailableException,
-} from '@nestjs/common';
-import { NestExpressApplication } from '@nestjs/platform-express';
-import { Test } from '@nestjs/testing';
+import { HttpException, HttpStatus, ModuleMetadata, ServiceUnavailableException } from '@nestjs/common';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { io, Socket } from 'socket.io-client';
-import { AppModule } from '../../src/app.module';
-import { configureApp } from '../../src/app.setup';
 import { CHAT_GENERATOR, ChatGenerationRequest, ChatGenerator } from '../../src/modules/chat/chat-generator';
-import { ChatModule } from '../../src/modules/chat/chat.module';
-import { ModelRegistry } from '../../src/modules/models/model-registry';
-import { REPO_ROOT, SHARED, TestApp } from './app';
+import { REPO_ROOT, SHARED, startApp, TestApp } from './app';
 
 export const CHATBOT_DATA = path.join(SHARED, 'chatbot', 'ChatbotData.csv');
 export const OUR_CORPUS = path.join(REPO_ROOT, 'corpus', 'ko-smalltalk.jsonl');
-
-/** A module that binds CHAT_GENERATOR globally, as the generation module will. */
-export function generatorModule(generator: ChatGenerator): DynamicModule {
-  @Global()
-  @Module({})
-  class TestGeneratorModule {}
-  return {
-    module: TestGeneratorModule,
-    providers: [{ provide: CHAT_GENERATOR, useValue: generator }],
-    exports: [CHAT_GENERATOR],
-  };
-}
 
 /** Bound to CHAT_GENERATOR when a test gives none: the chat never hands over (it answers with its fallback). */
 export const NO_GENERATOR: ChatGenerator = {
@@ -43,56 +17,18 @@ export const NO_GENERATOR: ChatGenerator = {
 };
 
 /**
- * startApp() of tests/support/app.ts with the chat module imported, the chat index in a temporary folder
- * (unless CHAT_INDEX_DIR is given), and CHAT_GENERATOR bound to `opts.generator` — replacing the real
- * generator, so that chat tests do not depend on the generation model being installed.
+ * startApp() with CHAT_GENERATOR bound to `opts.generator` (default: none ready) instead of the real text
+ * generator, for tests of the chat policy that must not depend on the generation model.
  */
-export async function startChatApp(
+export function startChatApp(
   env: Record<string, string> = {},
   opts: { generator?: ChatGenerator; imports?: ModuleMetadata['imports']; waitForModels?: boolean } = {},
 ): Promise<TestApp> {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'ko-ai-chat-'));
-  const saved = { ...process.env };
-  Object.assign(process.env, {
-    LOG_LEVEL: 'silent',
-    MODELS_DIR: path.join(REPO_ROOT, 'models'),
-    CORPUS_DIR: path.join(REPO_ROOT, 'corpus'),
-    MNIST_DIR: path.join(SHARED, 'mnist'),
-    UPLOAD_DIR: path.join(dataDir, 'uploads'),
-    OUTPUT_DIR: path.join(dataDir, 'output'),
-    CHAT_INDEX_DIR: path.join(dataDir, 'index'),
-    ...env,
+  return startApp(env, {
+    waitForModels: opts.waitForModels,
+    imports: opts.imports,
+    overrides: [{ token: CHAT_GENERATOR, value: opts.generator ?? NO_GENERATOR }],
   });
-  try {
-    const generator = opts.generator ?? NO_GENERATOR;
-    const moduleRef = await Test.createTestingModule({
-      imports: [AppModule, ChatModule, generatorModule(generator), ...(opts.imports ?? [])],
-    })
-      .overrideProvider(CHAT_GENERATOR)
-      .useValue(generator)
-      .compile();
-    const app = moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false });
-    configureApp(app);
-    await app.listen(0, '127.0.0.1');
-    const address = app.getHttpServer().address() as { port: number };
-    const registry = app.get(ModelRegistry);
-    if (opts.waitForModels !== false) await registry.settled();
-    return {
-      app,
-      url: `http://127.0.0.1:${address.port}`,
-      dataDir,
-      registry,
-      close: async () => {
-        await app.close();
-        rmSync(dataDir, { recursive: true, force: true });
-      },
-    };
-  } catch (err) {
-    rmSync(dataDir, { recursive: true, force: true });
-    throw err;
-  } finally {
-    process.env = saved;
-  }
 }
 
 /** A connected socket.io client of the /chat namespace, with the `session` event it got first. */

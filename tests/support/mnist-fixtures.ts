@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { loadMnistPair, MnistSet } from '../../src/modules/mnist/idx';
 import { mulberry32 } from '../../src/modules/mnist/noise';
+import { pngChunk } from './images';
 import { REPO_ROOT, SHARED } from './app';
 
 /** MNIST fixtures made by code from the real training set in ../shared/datasets/mnist (never copied). */
@@ -128,25 +129,6 @@ export async function styled(set: MnistSet, index: number, style: Style): Promis
   return img.png().toBuffer();
 }
 
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-function crc32(buf: Buffer): number {
-  let c = 0xffffffff;
-  for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-function chunk(type: string, data: Buffer): Buffer {
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(data.length);
-  const td = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(td));
-  return Buffer.concat([len, td, crc]);
-}
-
 /** A 16-bit greyscale PNG (written by hand: big-endian samples 0..65535), e.g. from a scanner. */
 export function png16(width: number, height: number, samples: ArrayLike<number>): Buffer {
   const ihdr = Buffer.alloc(13);
@@ -161,9 +143,9 @@ export function png16(width: number, height: number, samples: ArrayLike<number>)
   }
   return Buffer.concat([
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr),
-    chunk('IDAT', deflateSync(rows)),
-    chunk('IEND', Buffer.alloc(0)),
+    pngChunk('IHDR', ihdr),
+    pngChunk('IDAT', deflateSync(rows)),
+    pngChunk('IEND', Buffer.alloc(0)),
   ]);
 }
 
