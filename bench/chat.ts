@@ -11,24 +11,13 @@
  * Prints a markdown table; "vs baseline" = chat req/s ÷ constant req/s.
  */
 import { Body, Controller, HttpCode, Module, Post } from '@nestjs/common';
-import { ConfigModule } from '@nestjs/config';
-import { NestFactory } from '@nestjs/core';
-import { NestExpressApplication } from '@nestjs/platform-express';
 import { MessageBody, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
-import { ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { LoggerModule } from 'nestjs-pino';
 import { io, Socket } from 'socket.io-client';
-import { configureApp } from '../src/app.setup';
-import { CommonModule } from '../src/common/common.module';
-import { loggerParams } from '../src/common/http/logging';
-import { AppConfig, appConfig } from '../src/config/app.config';
 import { ChatModule } from '../src/modules/chat/chat.module';
-import { MetricsModule } from '../src/modules/metrics/metrics.module';
-import { ModelRegistry } from '../src/modules/models/model-registry';
-import { ModelsModule } from '../src/modules/models/models.module';
+import { coreModules, forkServer, serveForParent } from './support';
 
 const autocannon = require('autocannon') as (opts: Record<string, unknown>) => Promise<AutocannonResult>;
 
@@ -61,42 +50,11 @@ class ConstantGateway {
 
 /** The chat module and what it needs, without the other capabilities loading their models beside it. */
 @Module({
-  imports: [
-    ConfigModule.forRoot({ isGlobal: true, cache: false, load: [appConfig] }),
-    LoggerModule.forRootAsync({ inject: [appConfig.KEY], useFactory: (c: AppConfig) => loggerParams(c) }),
-    CommonModule,
-    MetricsModule,
-    ModelsModule,
-    ChatModule,
-  ],
+  imports: [...coreModules(), ChatModule],
   controllers: [ConstantController],
   providers: [ConstantGateway],
 })
 class BenchModule {}
-
-async function serve(): Promise<void> {
-  const app = await NestFactory.create<NestExpressApplication>(BenchModule, {
-    bodyParser: false,
-    logger: false,
-  });
-  configureApp(app);
-  await app.listen(0, '127.0.0.1');
-  await app.get(ModelRegistry).settled();
-  const { port } = app.getHttpServer().address() as { port: number };
-  process.send?.({ port });
-}
-
-function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
-  const child = fork(__filename, ['--serve'], {
-    env: { ...process.env, ...env },
-    execArgv: ['-r', 'ts-node/register/transpile-only'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  return new Promise((resolve, reject) => {
-    child.once('message', (m: { port: number }) => resolve({ child, url: `http://127.0.0.1:${m.port}` }));
-    child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
-  });
-}
 
 async function http(url: string, route: string, bodies: string[], seconds: number): Promise<Row> {
   const opts = {
@@ -173,7 +131,7 @@ async function main(): Promise<void> {
   const seconds = Number(process.argv[2] ?? 5);
   const clients = Number(process.argv[3] ?? 50);
   const indexDir = mkdtempSync(path.join(tmpdir(), 'bench-chat-'));
-  const { child, url } = await startServer({
+  const { child, url } = await forkServer(__filename, {
     LOG_LEVEL: 'silent',
     CORPUS_DIR: process.env.CORPUS_DIR ?? path.join(ROOT, 'corpus'),
     CHAT_INDEX_DIR: indexDir,
@@ -232,7 +190,7 @@ async function main(): Promise<void> {
 }
 
 if (process.argv.includes('--serve')) {
-  serve().catch((err: unknown) => {
+  serveForParent(BenchModule).catch((err: unknown) => {
     console.error(err);
     process.exit(1);
   });

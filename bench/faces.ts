@@ -15,27 +15,17 @@
  * detection time and agreement with full-resolution detection for several longest sides.
  */
 import { Module } from '@nestjs/common';
-import { ConfigModule } from '@nestjs/config';
-import { NestExpressApplication } from '@nestjs/platform-express';
-import { Test } from '@nestjs/testing';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { LoggerModule } from 'nestjs-pino';
 import sharp from 'sharp';
 import request from 'supertest';
-import { configureApp } from '../src/app.setup';
-import { CommonModule } from '../src/common/common.module';
-import { loggerParams } from '../src/common/http/logging';
-import { AppConfig, appConfig } from '../src/config/app.config';
 import { DetectOptions, RawImage } from '../src/modules/faces/face-detector';
 import { FacesModule } from '../src/modules/faces/faces.module';
 import { HaarFaceDetector } from '../src/modules/faces/haar-face-detector';
-import { MetricsModule } from '../src/modules/metrics/metrics.module';
-import { ModelRegistry } from '../src/modules/models/model-registry';
-import { ModelsModule } from '../src/modules/models/models.module';
 import { UploadsModule } from '../src/modules/uploads/uploads.module';
+import { coreModules, listen } from './support';
 
 const ROOT = path.resolve(__dirname, '..');
 const PHOTOS_DIR = path.resolve(ROOT, '..', 'shared', 'datasets', 'faces');
@@ -50,15 +40,7 @@ const ORIGINAL: DetectOptions = { scaleFactor: 1.1, minNeighbors: 3, minSize: 30
 
 /** Only what the face routes need (no chat or MNIST models loading beside the measurement). */
 @Module({
-  imports: [
-    ConfigModule.forRoot({ isGlobal: true, cache: false, load: [appConfig] }),
-    LoggerModule.forRootAsync({ inject: [appConfig.KEY], useFactory: (c: AppConfig) => loggerParams(c) }),
-    CommonModule,
-    MetricsModule,
-    ModelsModule,
-    UploadsModule,
-    FacesModule,
-  ],
+  imports: [...coreModules(), UploadsModule, FacesModule],
 })
 class FacesBenchModule {}
 
@@ -192,14 +174,9 @@ async function startBenchApp(
     ...env,
   });
   try {
-    const ref = await Test.createTestingModule({ imports: [FacesBenchModule] }).compile();
-    const app = ref.createNestApplication<NestExpressApplication>({ bodyParser: false });
-    configureApp(app);
-    await app.listen(0, '127.0.0.1');
-    await app.get(ModelRegistry).settled();
-    const { port } = app.getHttpServer().address() as { port: number };
+    const { app, url } = await listen(FacesBenchModule);
     return {
-      url: `http://127.0.0.1:${port}`,
+      url,
       close: async () => {
         await app.close();
         rmSync(dataDir, { recursive: true, force: true });

@@ -10,25 +10,16 @@
  * answers a constant. Prints a markdown table.
  */
 import { Controller, HttpCode, Module, Post, UploadedFiles, UseInterceptors } from '@nestjs/common';
-import { ConfigModule } from '@nestjs/config';
-import { NestFactory } from '@nestjs/core';
-import { AnyFilesInterceptor, NestExpressApplication } from '@nestjs/platform-express';
-import { ChildProcess, fork } from 'node:child_process';
+import { AnyFilesInterceptor } from '@nestjs/platform-express';
 import { cpus, loadavg } from 'node:os';
 import * as path from 'node:path';
-import { LoggerModule } from 'nestjs-pino';
-import { configureApp } from '../src/app.setup';
-import { CommonModule } from '../src/common/common.module';
 import { ImageDecoder } from '../src/common/image/image-decoder';
-import { loggerParams } from '../src/common/http/logging';
-import { AppConfig, appConfig } from '../src/config/app.config';
-import { MetricsModule } from '../src/modules/metrics/metrics.module';
 import { DigitPreprocessor } from '../src/modules/mnist/digit-preprocessor';
 import { MnistClassifier, toFloat } from '../src/modules/mnist/mnist-classifier';
 import { MnistModule } from '../src/modules/mnist/mnist.module';
-import { ModelRegistry } from '../src/modules/models/model-registry';
-import { ModelsModule } from '../src/modules/models/models.module';
 import { HELD_OUT, mnistPng, styled, trainSet } from '../tests/support/mnist-fixtures';
+import { AppConfig } from '../src/config/app.config';
+import { coreModules, forkServer, serveForParent } from './support';
 
 const autocannon = require('autocannon') as (opts: Record<string, unknown>) => Promise<AutocannonResult>;
 
@@ -53,41 +44,10 @@ class UploadController {
 
 /** The MNIST module and what it needs, without the other capabilities loading their models beside it. */
 @Module({
-  imports: [
-    ConfigModule.forRoot({ isGlobal: true, cache: false, load: [appConfig] }),
-    LoggerModule.forRootAsync({ inject: [appConfig.KEY], useFactory: (c: AppConfig) => loggerParams(c) }),
-    CommonModule,
-    MetricsModule,
-    ModelsModule,
-    MnistModule,
-  ],
+  imports: [...coreModules(), MnistModule],
   controllers: [UploadController],
 })
 class BenchModule {}
-
-async function serve(): Promise<void> {
-  const app = await NestFactory.create<NestExpressApplication>(BenchModule, {
-    bodyParser: false,
-    logger: false,
-  });
-  configureApp(app);
-  await app.listen(0, '127.0.0.1');
-  await app.get(ModelRegistry).settled();
-  const { port } = app.getHttpServer().address() as { port: number };
-  process.send?.({ port });
-}
-
-function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
-  const child = fork(__filename, ['--serve'], {
-    env: { ...process.env, ...env },
-    execArgv: ['-r', 'ts-node/register/transpile-only'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  return new Promise((resolve, reject) => {
-    child.once('message', (m: { port: number }) => resolve({ child, url: `http://127.0.0.1:${m.port}` }));
-    child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
-  });
-}
 
 /** A multipart/form-data body with one file in field `file`, built by hand. */
 function multipart(file: Buffer, name: string): { body: Buffer; contentType: string } {
@@ -162,7 +122,7 @@ async function main(): Promise<void> {
   const prepPaper = await loop(() => pre.prepare(paper), 1, 2000);
   const prepPhoto = await loop(() => pre.prepare(photo), 1, 2000);
 
-  const { child, url } = await startServer({ LOG_LEVEL: 'silent', MNIST_THREADS: '1' });
+  const { child, url } = await forkServer(__filename, { LOG_LEVEL: 'silent', MNIST_THREADS: '1' });
   let floor: Row;
   let predictSmall: Row;
   let predictPaper: Row;
@@ -205,7 +165,7 @@ async function main(): Promise<void> {
 }
 
 if (process.argv.includes('--serve')) {
-  serve().catch((err: unknown) => {
+  serveForParent(BenchModule).catch((err: unknown) => {
     console.error(err);
     process.exit(1);
   });
