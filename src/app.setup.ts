@@ -24,6 +24,16 @@ export function configureApp(app: NestExpressApplication): AppConfig {
   app.useGlobalFilters(new HttpExceptionFilter());
   app.useWebSocketAdapter(new SocketIoAdapter(app, config, app.get(MetricsService)));
   setupOpenApi(app);
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   return config;
+}
+
+/** Counts HTTP requests not yet answered, so that shutdown can wait for them (see main.ts). */
+export function trackRequestsInFlight(app: NestExpressApplication): () => number {
+  let count = 0;
+  app.use((_req: unknown, res: { once(e: 'close', f: () => void): void }, next: () => void) => {
+    count++;
+    res.once('close', () => count--);
+    next();
+  });
+  return () => count;
 }

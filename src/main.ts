@@ -1,9 +1,10 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
+import type { Server } from 'node:http';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
-import { configureApp } from './app.setup';
+import { configureApp, trackRequestsInFlight } from './app.setup';
 
 async function bootstrap(): Promise<void> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule, {
@@ -12,15 +13,28 @@ async function bootstrap(): Promise<void> {
     abortOnError: false,
   });
   const config = configureApp(app);
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      // Nest closes the HTTP server (in-flight requests finish) and sockets, then releases models;
-      // this only bounds how long that may take.
-      setTimeout(() => process.exit(0), config.SHUTDOWN_TIMEOUT_MS).unref();
-    });
-  }
+  const inFlight = trackRequestsInFlight(app);
+  const logger = app.get(Logger);
+
+  // The order is ours rather than Nest's shutdown hooks (which end the process by re-raising the signal):
+  // stop accepting, let the requests in flight finish, then close sockets and release models and worker
+  // pools, and exit 0. SHUTDOWN_TIMEOUT_MS bounds it all.
+  let stopping = false;
+  const shutdown = async (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.log(`${signal}: finishing ${inFlight()} request(s) in flight, then stopping`, 'Bootstrap');
+    setTimeout(() => process.exit(0), config.SHUTDOWN_TIMEOUT_MS).unref();
+    (app.getHttpServer() as Server).close();
+    while (inFlight() > 0) await new Promise((r) => setTimeout(r, 20));
+    await app.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', (s) => void shutdown(s));
+  process.once('SIGINT', (s) => void shutdown(s));
+
   await app.listen(config.PORT, config.HOST);
-  app.get(Logger).log(`listening on http://${config.HOST}:${config.PORT} (docs at /docs)`, 'Bootstrap');
+  logger.log(`listening on http://${config.HOST}:${config.PORT} (docs at /docs)`, 'Bootstrap');
 }
 
 bootstrap().catch((err: unknown) => {
