@@ -98,30 +98,14 @@ describe('chat → generator seam (real app, scripted generator)', () => {
     }
   });
 
-  it('aborts the generation when the SSE client goes away', async () => {
+  it.each([
+    ['an SSE client', '/chat/stream'],
+    ['a POST /chat client', '/chat'],
+  ])('aborts the generation when %s goes away', async (_who, route) => {
     gen.mode = 'hang';
     const aborted = gen.aborted;
     const started = gen.whenStarted();
-    const url = new URL(`${t.url}/chat/stream`);
-    const req = http.request({
-      host: url.hostname,
-      port: url.port,
-      path: url.pathname,
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-    });
-    req.on('error', () => undefined);
-    req.end(JSON.stringify({ message: UNKNOWN }));
-    await started;
-    req.destroy();
-    await waitFor(() => gen.aborted > aborted);
-  });
-
-  it('aborts the generation when a POST /chat client goes away', async () => {
-    gen.mode = 'hang';
-    const aborted = gen.aborted;
-    const started = gen.whenStarted();
-    const url = new URL(`${t.url}/chat`);
+    const url = new URL(`${t.url}${route}`);
     const req = http.request({
       host: url.hostname,
       port: url.port,
