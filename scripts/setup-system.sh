@@ -5,7 +5,7 @@
 # Elsewhere it only says what is missing and how to get it; it never fails the caller for that.
 set -u
 serve_pkgs=(libfaiss-dev g++ opencv-data)
-test_pkgs=(python3-torch python3-numpy python3-sentencepiece python3-onnx python3-opencv chromium fonts-nanum)
+test_pkgs=(python3-torch python3-numpy python3-sentencepiece python3-onnx python3-opencv chromium fonts-nanum redis-server nginx-light)
 pkgs=("${serve_pkgs[@]}")
 [ "${1:-}" = "--test" ] && pkgs+=("${test_pkgs[@]}")
 

@@ -12,6 +12,7 @@ import { HealthModule } from './modules/health/health.module';
 import { MetricsModule } from './modules/metrics/metrics.module';
 import { ModelsModule } from './modules/models/models.module';
 import { MnistModule } from './modules/mnist/mnist.module';
+import { RedisModule } from './modules/redis/redis.module';
 import { UploadsModule } from './modules/uploads/uploads.module';
 
 @Module({
@@ -21,6 +22,8 @@ import { UploadsModule } from './modules/uploads/uploads.module';
     LoggerModule.forRootAsync({ inject: [appConfig.KEY], useFactory: (c: AppConfig) => loggerParams(c) }),
     CommonModule,
     MetricsModule,
+    // Shared state across instances when REDIS_URL is set; unused otherwise.
+    RedisModule,
     ModelsModule,
     HealthModule,
     GenerationModule,
