@@ -8,6 +8,10 @@
 //   2. the normal prebuilt binary (prebuild-install), for users who are online;
 //   3. compiling faiss-node's single source file against the system FAISS (Debian: libfaiss-dev).
 // `--check` only reports whether faiss-node loads, with exit code 1 when it does not.
+//
+// It also builds the optional native face detector (src/modules/faces/native/cascade_detector.cc) against
+// the system OpenCV when its headers are there (Debian: libopencv-objdetect-dev): one small file, a few
+// seconds. Without it the service uses OpenCV.js (WebAssembly), slower but with the same boxes.
 'use strict';
 const { execFileSync, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -87,7 +91,56 @@ function compileAgainstSystemFaiss() {
   return faissWorks();
 }
 
+const cascadeSource = path.join(root, 'src', 'modules', 'faces', 'native', 'cascade_detector.cc');
+const cascadeOut = path.join(root, 'build', 'native', 'cascade_detector.node');
+
+function cascadeWorks() {
+  const probe = `const a=require(${JSON.stringify(cascadeOut)});if(typeof a.CascadeDetector!=='function')process.exit(2);`;
+  return spawnSync(process.execPath, ['-e', probe], { stdio: 'ignore', timeout: 30000 }).status === 0;
+}
+
+function buildFaceDetector() {
+  const include = ['/usr/include/opencv4', '/usr/local/include/opencv4'].find((d) =>
+    fs.existsSync(path.join(d, 'opencv2', 'objdetect.hpp')),
+  );
+  // Rebuilt when the source is newer, so a `git pull` reaches the binary.
+  const fresh =
+    fs.existsSync(cascadeOut) && fs.statSync(cascadeOut).mtimeMs >= fs.statSync(cascadeSource).mtimeMs;
+  if (fresh && cascadeWorks()) {
+    log('face detector: native OpenCV binary found.');
+    return;
+  }
+  const nodeInc = nodeIncludeDir();
+  if (!include || !nodeInc) {
+    log(
+      'face detector: OpenCV headers not found, so faces use OpenCV.js (slower). For the native one: ' +
+        'apt-get install -y libopencv-objdetect-dev, then node scripts/install-native.js',
+    );
+    return;
+  }
+  const addonApi = path.dirname(require.resolve('node-addon-api/package.json', { paths: [root] }));
+  fs.mkdirSync(path.dirname(cascadeOut), { recursive: true });
+  const args = [
+    '-O2', '-std=c++17', '-shared', '-fPIC', '-DNAPI_VERSION=8', '-DNAPI_CPP_EXCEPTIONS',
+    `-I${nodeInc}`, `-I${addonApi}`, `-I${include}`, cascadeSource, '-o', cascadeOut,
+    '-lopencv_objdetect', '-lopencv_imgproc', '-lopencv_core',
+  ];
+  try {
+    execFileSync(process.env.CXX || 'g++', args, { stdio: 'inherit' });
+  } catch {
+    fs.rmSync(cascadeOut, { force: true });
+    log('face detector: compiling against the system OpenCV failed (see above); faces use OpenCV.js.');
+    return;
+  }
+  if (cascadeWorks()) log(`face detector: built ${path.relative(root, cascadeOut)} against ${include}.`);
+  else {
+    fs.rmSync(cascadeOut, { force: true });
+    log('face detector: the native build does not load; faces use OpenCV.js.');
+  }
+}
+
 function main() {
+  if (!process.argv.includes('--check')) buildFaceDetector();
   if (!fs.existsSync(pkgDir)) {
     log('faiss-node is not installed; nothing to do.');
     return 0;

@@ -4,7 +4,7 @@
 #   scripts/setup-system.sh --test   plus what the test suite needs (PyTorch for the training smoke tests, ...)
 # Elsewhere it only says what is missing and how to get it; it never fails the caller for that.
 set -u
-serve_pkgs=(libfaiss-dev g++ opencv-data)
+serve_pkgs=(libfaiss-dev g++ opencv-data libopencv-objdetect-dev)
 test_pkgs=(python3-torch python3-numpy python3-sentencepiece python3-onnx python3-opencv chromium fonts-nanum redis-server nginx-light)
 pkgs=("${serve_pkgs[@]}")
 [ "${1:-}" = "--test" ] && pkgs+=("${test_pkgs[@]}")
@@ -15,7 +15,7 @@ if command -v dpkg-query >/dev/null 2>&1; then
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
 else
-  echo "[setup-system] not a Debian-based system: install FAISS (libfaiss), OpenCV's haarcascade data and, for tests, PyTorch + OpenCV for /usr/bin/python3 yourself." >&2
+  echo "[setup-system] not a Debian-based system: install FAISS (libfaiss), OpenCV's haarcascade data, optionally OpenCV's objdetect headers (native face detector) and, for tests, PyTorch + OpenCV for /usr/bin/python3, redis-server and nginx yourself." >&2
   exit 0
 fi
 [ ${#missing[@]} -eq 0 ] && { echo "[setup-system] system packages present."; exit 0; }

@@ -9,7 +9,7 @@ import { changedOutside, decodeRaw, iou, nonConstantCells, toTuple } from '../su
 import { pngBomb, solid } from '../support/images';
 import { facePhoto, multipart } from '../support/uploads-fixtures';
 
-describe('faces and mosaic (real app, OpenCV.js workers, real photos)', () => {
+describe('faces and mosaic (real app, default engine, real photos)', () => {
   let t: TestApp;
 
   beforeAll(async () => {
@@ -206,7 +206,7 @@ describe('faces and mosaic (real app, OpenCV.js workers, real photos)', () => {
     await send('/upload', facePhoto('obama-480p.jpg'), 'obama-480p.jpg').expect(200);
     const tooMany = await request(t.url).get('/mosaic').expect(422);
     expect(tooMany.body.message).toBe(
-      'There are 4 uploaded images, more than the 3 this route processes in one request; process fewer files.',
+      'There are 4 uploaded images, more than the 3 this route processes in one request; start a background job with POST /jobs/mosaic instead.',
     );
   });
 
@@ -264,5 +264,31 @@ describe('faces and mosaic (real app, OpenCV.js workers, real photos)', () => {
     expect(doc.body.paths['/mosaic'].get.responses['200']).toBeDefined();
     expect(doc.body.paths['/faces/detect'].post.responses['429']).toBeDefined();
     expect(doc.body.paths['/faces/detect'].post.responses['503']).toBeDefined();
+  });
+});
+
+describe('FACES_ENGINE: native OpenCV and OpenCV.js behind the same routes', () => {
+  it('both engines load, say which they are in /models, and find the same boxes', async () => {
+    const found: Record<string, unknown> = {};
+    for (const engine of ['native', 'wasm']) {
+      const app = await startApp({ FACES_ENGINE: engine, FACES_WORKERS: '1' });
+      try {
+        const models = await request(app.url).get('/models').expect(200);
+        const model = models.body.models.find((m: { name: string }) => m.name === 'haar-frontalface-alt');
+        expect(model.status).toBe('ready');
+        expect(String(model.details?.engine ?? JSON.stringify(model))).toMatch(
+          engine === 'native' ? /native/ : /OpenCV\.js/,
+        );
+        const { body, contentType } = multipart(facePhoto('obama_and_biden.jpg'), 'photo.jpg');
+        const res = await request(app.url).post('/faces/detect').set('Content-Type', contentType).send(body);
+        expect(res.status).toBe(200);
+        // The same boxes; native OpenCV's parallel passes may list them in another order.
+        found[engine] = (res.body.faces as FaceBox[]).map(toTuple).sort((a, b) => a[0] - b[0]);
+      } finally {
+        await app.close();
+      }
+    }
+    expect((found.native as unknown[]).length).toBeGreaterThan(0);
+    expect(found.native).toEqual(found.wasm);
   });
 });

@@ -1,5 +1,5 @@
 import { ConfigType } from '@nestjs/config';
-import { IsBoolean, IsInt, Max, Min, ValidateIf } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, Max, Min, ValidateIf } from 'class-validator';
 import { defineConfig, EnvBoolean, Expose } from '../../config/env';
 
 /**
@@ -7,7 +7,13 @@ import { defineConfig, EnvBoolean, Expose } from '../../config/env';
  * (then MODELS_DIR/haarcascade/, then the system's OpenCV data).
  */
 export class FacesEnv {
-  /** Worker threads running the Haar detector (each one detection at a time, about 130 MB each). */
+  /**
+   * Which OpenCV runs the Haar cascade: `native` (the system's OpenCV through our addon: multi-threaded,
+   * built at install when libopencv-objdetect-dev is present), `wasm` (OpenCV.js in worker threads: no
+   * system library, slower), or `auto` (native when built, else wasm). Both give the same boxes.
+   */
+  @Expose() @IsIn(['auto', 'native', 'wasm']) FACES_ENGINE: 'auto' | 'native' | 'wasm' = 'auto';
+  /** Detections running at once (wasm: worker threads of about 130 MB each; native: classifiers). */
   @Expose() @IsInt() @Min(1) @Max(16) FACES_WORKERS: number = 2;
   /** Images allowed to wait for a worker; beyond it face and mosaic requests get 429. */
   @Expose() @IsInt() @Min(0) @Max(1000) FACES_MAX_QUEUE: number = 8;
@@ -21,10 +27,10 @@ export class FacesEnv {
   @Min(64)
   @Max(16384)
   FACES_DETECT_MAX_SIDE: number = 1024;
-  /** Extra workers (beyond the first) exit after this long without work, releasing their memory. */
+  /** wasm: extra workers (beyond the first) exit after this long without work, releasing their memory. */
   @Expose() @IsInt() @Min(1000) FACES_WORKER_IDLE_MS: number = 30_000;
   /**
-   * OpenCV.js's heap only grows; once a worker's heap exceeds this (a full-resolution detection on a large
+   * wasm: OpenCV.js's heap only grows; once a worker's heap exceeds this (a full-resolution detection on a large
    * photo), its pool is replaced after the running work and the memory is returned.
    */
   @Expose() @IsInt() @Min(64) @Max(4096) FACES_WORKER_MAX_HEAP_MB: number = 256;

@@ -40,6 +40,7 @@ import {
   OutputFormat,
 } from './faces.dto';
 import { HaarFaceDetector } from './haar-face-detector';
+import { loadNativeAddon, NativeHaarFaceDetector } from './native-haar-face-detector';
 
 export const FACE_MODEL = 'haar-frontalface-alt';
 
@@ -352,6 +353,17 @@ export class FacesService {
     }
     if (search.explicit && path.resolve(search.explicit) !== this.cascadePath) {
       this.logger.warn(`HAAR_CASCADE_PATH ${search.explicit} does not exist; using ${this.cascadePath}`);
+    }
+    const engine = this.config.FACES_ENGINE;
+    if (engine !== 'wasm') {
+      const addon = loadNativeAddon();
+      if (!(addon instanceof Error))
+        return NativeHaarFaceDetector.start(addon, {
+          cascadePath: this.cascadePath,
+          workers: this.config.FACES_WORKERS,
+        });
+      if (engine === 'native') throw addon;
+      this.logger.log(`${addon.message}; using OpenCV.js (FACES_ENGINE=auto)`);
     }
     return HaarFaceDetector.start({
       cascadePath: this.cascadePath,

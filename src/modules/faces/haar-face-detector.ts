@@ -10,6 +10,7 @@ import {
   RawImage,
 } from './face-detector';
 import type { WorkerInit, WorkerResult, WorkerTask } from './face-detector.worker';
+import { Slots } from './slots';
 
 export interface HaarOptions {
   cascadePath: string;
@@ -24,7 +25,7 @@ export interface HaarOptions {
 /**
  * OpenCV's Haar cascade (haarcascade_frontalface_alt.xml) through OpenCV.js, in a pool of worker threads
  * so detection never blocks the event loop. At most `workers` tasks are handed to the pool at a time;
- * the rest wait here in order (callers bound how many may wait). When a worker reports a heap larger than
+ * the rest wait in order (Slots; callers bound how many may wait). When a worker reports a heap larger than
  * `maxHeapBytes`, new work goes to a fresh pool and the old one closes once its running tasks finish, which
  * gives the memory back.
  */
@@ -32,8 +33,7 @@ export class HaarFaceDetector implements FaceDetector {
   readonly name = 'haar-frontalface-alt';
   private readonly logger = new Logger(HaarFaceDetector.name);
   private pool: Piscina;
-  private running = 0;
-  private readonly waiting: (() => void)[] = [];
+  private readonly slots: Slots<number>;
   private retiring = false;
   private closed = false;
   private recycled = 0;
@@ -41,6 +41,7 @@ export class HaarFaceDetector implements FaceDetector {
 
   private constructor(private readonly options: HaarOptions) {
     this.pool = this.createPool();
+    this.slots = new Slots(Array.from({ length: options.workers }, (_, i) => i));
   }
 
   /** Starts the pool and runs one detection, so a broken cascade fails here, not on the first request. */
@@ -58,7 +59,7 @@ export class HaarFaceDetector implements FaceDetector {
 
   /** Tasks running in the pool and waiting for it. */
   get pending(): number {
-    return this.running + this.waiting.length;
+    return this.slots.pending;
   }
 
   async detect(image: RawImage, options: DetectOptions): Promise<DetectResult> {
@@ -89,37 +90,19 @@ export class HaarFaceDetector implements FaceDetector {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const wake of this.waiting.splice(0)) wake();
+    this.slots.close();
     await this.pool.destroy();
   }
 
-  private async run(task: WorkerTask): Promise<WorkerResult> {
-    await this.acquire();
-    try {
+  private run(task: WorkerTask): Promise<WorkerResult> {
+    return this.slots.use(async () => {
       if (this.closed) throw new Error('the face detector is shut down');
       const pool = this.pool;
       const result = (await pool.run(task)) as WorkerResult;
       this.lastHeapBytes = result.heapBytes;
       if (result.heapBytes > this.options.maxHeapBytes && pool === this.pool) this.retire();
       return result;
-    } finally {
-      this.release();
-    }
-  }
-
-  private acquire(): Promise<void> {
-    if (this.running < this.options.workers) {
-      this.running++;
-      return Promise.resolve();
-    }
-    // The slot is handed over by release(), so nobody can overtake a waiting task.
-    return new Promise((resolve) => this.waiting.push(resolve));
-  }
-
-  private release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.running--;
+    });
   }
 
   private createPool(): Piscina {

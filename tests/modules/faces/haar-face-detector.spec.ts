@@ -2,8 +2,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { DetectOptions, RawImage } from '../../../src/modules/faces/face-detector';
+import { DetectOptions, FaceDetector, RawImage } from '../../../src/modules/faces/face-detector';
 import { HaarFaceDetector } from '../../../src/modules/faces/haar-face-detector';
+import {
+  loadNativeAddon,
+  NativeHaarFaceDetector,
+} from '../../../src/modules/faces/native-haar-face-detector';
 import {
   bestMatches,
   Box,
@@ -31,17 +35,48 @@ interface Reference {
 const missing = pythonOpenCvMissing();
 if (missing) console.warn(missing);
 
-describe('HaarFaceDetector (OpenCV.js in worker threads, real photos)', () => {
-  let detector: HaarFaceDetector;
+let pythonReference: Promise<Reference> | undefined;
+/** Python OpenCV's boxes, computed once for both engines. */
+function reference(): Promise<Reference> {
+  pythonReference ??= runPythonJson<Reference>('training/faces/reference_boxes.py', [
+    '--cascade',
+    SYSTEM_CASCADE,
+    FACES_DIR,
+  ]);
+  return pythonReference;
+}
+
+/**
+ * Both engines behind the FaceDetector interface must pass the same tests. The native one is built by
+ * `npm test`'s setup (libopencv-objdetect-dev + scripts/install-native.js); its absence is a failure here.
+ */
+const ENGINES: [string, () => Promise<FaceDetector>][] = [
+  [
+    'OpenCV.js in worker threads',
+    () =>
+      HaarFaceDetector.start({
+        cascadePath: SYSTEM_CASCADE,
+        workers: 2,
+        idleMs: 10_000,
+        maxHeapBytes: 1024 * 1024 * 1024,
+      }),
+  ],
+  [
+    'native OpenCV',
+    () => {
+      const addon = loadNativeAddon();
+      if (addon instanceof Error) throw addon;
+      return NativeHaarFaceDetector.start(addon, { cascadePath: SYSTEM_CASCADE, workers: 2 });
+    },
+  ],
+];
+
+describe.each(ENGINES)('Haar face detector (%s, real photos)', (_engine, start) => {
+  let detector: FaceDetector;
   const images = new Map<string, RawImage>();
 
   beforeAll(async () => {
-    detector = await HaarFaceDetector.start({
-      cascadePath: SYSTEM_CASCADE,
-      workers: 2,
-      idleMs: 10_000,
-      maxHeapBytes: 1024 * 1024 * 1024,
-    });
+    detector = await start();
     for (const name of PHOTOS) images.set(name, await decodeRaw(facePhoto(name), false));
   });
   afterAll(() => detector?.close());
@@ -58,24 +93,17 @@ describe('HaarFaceDetector (OpenCV.js in worker threads, real photos)', () => {
   }
 
   (missing ? describe.skip : describe)('against Python OpenCV with the same parameters and cascade', () => {
-    let reference: Reference;
+    let python: Reference;
     let full: Map<string, Box[]>;
 
     beforeAll(async () => {
-      [reference, full] = await Promise.all([
-        runPythonJson<Reference>('training/faces/reference_boxes.py', [
-          '--cascade',
-          SYSTEM_CASCADE,
-          FACES_DIR,
-        ]),
-        detectAll(ORIGINAL),
-      ]);
+      [python, full] = await Promise.all([reference(), detectAll(ORIGINAL)]);
     }, 300_000);
 
     it('finds the same faces at full resolution (same count, IoU ≥ 0.9 per box)', () => {
-      expect(Object.keys(reference.images).sort()).toEqual([...PHOTOS].sort());
+      expect(Object.keys(python.images).sort()).toEqual([...PHOTOS].sort());
       for (const name of PHOTOS) {
-        const ref = reference.images[name].faces;
+        const ref = python.images[name].faces;
         const found = full.get(name)!;
         expect([name, found.length]).toEqual([name, ref.length]);
         for (const score of bestMatches(ref, found)) expect([name, score >= 0.9]).toEqual([name, true]);
@@ -84,7 +112,7 @@ describe('HaarFaceDetector (OpenCV.js in worker threads, real photos)', () => {
       // OpenCV searches the scales on several threads.
       const sorted = (boxes: Box[]) => [...boxes].sort((a, b) => a[0] - b[0] || a[1] - b[1]);
       for (const name of PHOTOS) {
-        expect([name, sorted(full.get(name)!)]).toEqual([name, sorted(reference.images[name].faces)]);
+        expect([name, sorted(full.get(name)!)]).toEqual([name, sorted(python.images[name].faces)]);
       }
     });
 
@@ -96,7 +124,7 @@ describe('HaarFaceDetector (OpenCV.js in worker threads, real photos)', () => {
       const ious: number[] = [];
       const rows: string[] = [];
       for (const name of PHOTOS) {
-        const ref = reference.images[name].faces;
+        const ref = python.images[name].faces;
         const found = small.get(name)!;
         const scores = bestMatches(ref, found).filter((s) => s >= 0.5);
         refFaces += ref.length;
@@ -111,7 +139,7 @@ describe('HaarFaceDetector (OpenCV.js in worker threads, real photos)', () => {
       const mean = ious.reduce((a, b) => a + b, 0) / ious.length;
       console.log(
         [
-          `Detection at max side ${DEFAULT_MAX_SIDE} vs full resolution (Python OpenCV ${reference.opencv}):`,
+          `Detection at max side ${DEFAULT_MAX_SIDE} vs full resolution (Python OpenCV ${python.opencv}):`,
           '| photo | full res | downscaled | IoU of matched |',
           '| --- | --- | --- | --- |',
           ...rows,
@@ -274,6 +302,55 @@ describe('HaarFaceDetector lifecycle', () => {
           maxHeapBytes: 512 * 1024 * 1024,
         }),
       ).rejects.toThrow(/is not a valid OpenCV cascade/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('NativeHaarFaceDetector', () => {
+  const addon = loadNativeAddon();
+  const native = () => {
+    if (addon instanceof Error) throw addon;
+    return addon;
+  };
+
+  it('keeps the event loop free while OpenCV detects (libuv thread pool)', async () => {
+    const detector = await NativeHaarFaceDetector.start(native(), {
+      cascadePath: SYSTEM_CASCADE,
+      workers: 1,
+    });
+    try {
+      const img = await decodeRaw(facePhoto('obama_and_biden.jpg'), false);
+      let ticks = 0;
+      const timer = setInterval(() => ticks++, 5);
+      const r = await detector.detect(img, ORIGINAL);
+      clearInterval(timer);
+      expect(r.faces.length).toBeGreaterThan(0);
+      // A blocked loop would tick at most once; a free one ticks about every 5 ms of the detection.
+      expect(ticks).toBeGreaterThan(Math.min(10, r.detectMs / 20));
+    } finally {
+      await detector.close();
+    }
+  });
+
+  it('refuses a file that is not a cascade, and pixels that do not match their size, with clear errors', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'bad-cascade-'));
+    const file = path.join(dir, 'haarcascade_frontalface_alt.xml');
+    writeFileSync(file, '<?xml version="1.0"?><opencv_storage></opencv_storage>');
+    try {
+      await expect(NativeHaarFaceDetector.start(native(), { cascadePath: file, workers: 1 })).rejects.toThrow(
+        /is not a valid OpenCV cascade/,
+      );
+      const detector = await NativeHaarFaceDetector.start(native(), {
+        cascadePath: SYSTEM_CASCADE,
+        workers: 1,
+      });
+      const wrong: RawImage = { data: new Uint8Array(10), width: 4, height: 4, channels: 3 };
+      await expect(detector.detect(wrong, ORIGINAL)).rejects.toThrow(/does not match its size/);
+      await detector.close();
+      const ok: RawImage = { data: new Uint8Array(48), width: 4, height: 4, channels: 3 };
+      await expect(detector.detect(ok, ORIGINAL)).rejects.toThrow(/shut down/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
