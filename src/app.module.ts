@@ -9,6 +9,7 @@ import { DemoModule } from './modules/demo/demo.module';
 import { GenerationModule } from './modules/generation/generation.module';
 import { FacesModule } from './modules/faces/faces.module';
 import { HealthModule } from './modules/health/health.module';
+import { JobsModule } from './modules/jobs/jobs.module';
 import { MetricsModule } from './modules/metrics/metrics.module';
 import { ModelsModule } from './modules/models/models.module';
 import { MnistModule } from './modules/mnist/mnist.module';
@@ -31,6 +32,8 @@ import { UploadsModule } from './modules/uploads/uploads.module';
     UploadsModule,
     FacesModule,
     MnistModule,
+    // Long vision work as background jobs (BullMQ with REDIS_URL, else in this process).
+    JobsModule,
     // Last: the page's static files are mounted after every API route.
     DemoModule,
   ],

@@ -158,13 +158,14 @@ export class FacesController {
     description:
       'Writes `<upload id>-face.png` into OUTPUT_DIR (served at /outputs/<name>) for each upload with a ' +
       'face; uploads without a face are listed in `failed_files`, as before. At most MOSAIC_SYNC_MAX_FILES ' +
-      'uploads per request.',
+      'uploads per request (else 422): for more, `POST /jobs/mosaic` runs the same work as a background job, ' +
+      'followed with `GET /jobs/{id}` or the socket.io namespace `/jobs`.',
   })
   @ApiOkResponse({ type: MosaicBatchResponseDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Invalid parameters' })
   @ApiUnprocessableEntityResponse({
     type: ErrorResponseDto,
-    description: 'More uploads than MOSAIC_SYNC_MAX_FILES',
+    description: 'More uploads than MOSAIC_SYNC_MAX_FILES: use `POST /jobs/mosaic`',
   })
   @ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'A batch is already running' })
   @ApiServiceUnavailableResponse(NO_CASCADE)

@@ -172,7 +172,7 @@ export class FacesService {
     const cap = this.config.MOSAIC_SYNC_MAX_FILES;
     if (uploads.length > cap) {
       throw new UnprocessableEntityException(
-        `There are ${uploads.length} uploaded images, more than the ${cap} this route processes in one request; process fewer files.`,
+        `There are ${uploads.length} uploaded images, more than the ${cap} this route processes in one request; start a background job with POST /jobs/mosaic instead.`,
       );
     }
     if (this.batchRunning) {
@@ -213,6 +213,15 @@ export class FacesService {
     } finally {
       this.batchRunning = false;
     }
+  }
+
+  /**
+   * One upload pixelated into OUTPUT_DIR as `<id>-face.png`, as one file of `GET /mosaic` (the jobs module
+   * runs batches with it): no face → `no_faces`, a deleted or unreadable upload → `failed`; it throws only
+   * when the cascade is not loaded (503).
+   */
+  mosaicUploadFile(id: string, filename: string, q: MosaicParamsDto = {}): Promise<MosaicFileResultDto> {
+    return this.mosaicUpload(this.handle.get(), id, filename, q);
   }
 
   private async mosaicUpload(

@@ -1,0 +1,171 @@
+import { HttpException, Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
+import { FacesConfig, facesConfig } from '../faces/faces.config';
+import { MosaicParamsDto } from '../faces/faces.dto';
+import { FacesService } from '../faces/faces.service';
+import { MnistInferenceService } from '../mnist/mnist-inference.service';
+import { UploadsService } from '../uploads/uploads.service';
+import { FileOutcome, JobData, JobFile, ProgressEvent } from './job-queue';
+
+/** Where a running job records what happened to each file, so that a retry skips what is done. */
+export interface JobLedger {
+  /** The outcomes recorded so far, by file id. */
+  recorded(): Promise<Map<string, FileOutcome>>;
+  /** Records one file's outcome (again: replaces it) and resolves with how many files are recorded. */
+  record(outcome: FileOutcome): Promise<number>;
+}
+
+export interface RunContext {
+  jobId: string;
+  data: JobData;
+  ledger: JobLedger;
+  /** Aborted at shutdown: the job stops between two files (what is recorded stays recorded). */
+  signal: AbortSignal;
+  /** Called after each file, in order, with strictly increasing `done`. */
+  onProgress(progress: ProgressEvent): Promise<void> | void;
+}
+
+/** The job was stopped by its signal (shutdown) between two files. */
+export class JobInterrupted extends Error {
+  constructor() {
+    super('The job was interrupted by a shutdown before it finished.');
+  }
+}
+
+/** How long a job waits for its model when the instance has just started (the model is loading). */
+const MODEL_WAIT_MS = 120_000;
+
+interface KindHandler {
+  /** Throws 503 while the model is not ready. */
+  check(): void;
+  /** Files processed at the same time within one job. */
+  lanes: number;
+  process(file: JobFile, params: Record<string, unknown>): Promise<FileOutcome>;
+}
+
+/**
+ * Runs one job, whichever queue it comes from: every file of the job not yet in its ledger is processed
+ * (FacesService for `mosaic`, MnistInferenceService for `mnist`), its outcome recorded, then progress
+ * reported. A file's failure (no face, unreadable image) is an outcome, not a job failure. Resolves with
+ * the outcome of every file, in the job's file order.
+ */
+@Injectable()
+export class JobRunner {
+  private readonly handlers: Record<JobData['kind'], KindHandler>;
+
+  constructor(
+    faces: FacesService,
+    mnist: MnistInferenceService,
+    private readonly uploads: UploadsService,
+    @Inject(facesConfig.KEY) facesEnv: FacesConfig,
+  ) {
+    this.handlers = {
+      mosaic: {
+        check: () => void faces.handle.get(),
+        lanes: facesEnv.FACES_WORKERS,
+        process: async (file, params) => {
+          const r = await faces.mosaicUploadFile(file.id, file.filename, params as MosaicParamsDto);
+          if (r.status === 'processed') {
+            return { id: file.id, filename: file.filename, ok: true, output: r.output, faces: r.faces };
+          }
+          const reason =
+            r.status === 'no_faces' ? 'No face was found.' : (r.error ?? 'It could not be processed.');
+          return { id: file.id, filename: file.filename, ok: false, reason };
+        },
+      },
+      mnist: {
+        check: () => void mnist.classifier(),
+        lanes: 2,
+        process: async (file) => {
+          const data = await this.uploads.read(file.id);
+          if (!data)
+            return {
+              id: file.id,
+              filename: file.filename,
+              ok: false,
+              reason: 'The upload was deleted meanwhile.',
+            };
+          try {
+            const [p] = await mnist.predict([{ data, name: file.filename }]);
+            return {
+              id: file.id,
+              filename: file.filename,
+              ok: true,
+              digit: p.digit,
+              confidence: p.confidence,
+            };
+          } catch (err) {
+            if (err instanceof HttpException && err.getStatus() < 500)
+              return { id: file.id, filename: file.filename, ok: false, reason: err.message };
+            throw err;
+          }
+        },
+      },
+    };
+  }
+
+  /** Throws 503 now when the kind's model is missing (requests are refused rather than queued to fail). */
+  assertAvailable(kind: JobData['kind']): void {
+    try {
+      this.handlers[kind].check();
+    } catch (err) {
+      if (!isLoading(err)) throw err;
+    }
+  }
+
+  async run(ctx: RunContext): Promise<FileOutcome[]> {
+    const handler = this.handlers[ctx.data.kind];
+    await this.whenReady(handler, ctx.signal);
+    const recorded = await ctx.ledger.recorded();
+    const total = ctx.data.files.length;
+    const pending = ctx.data.files.filter((f) => !recorded.has(f.id));
+    let lastDone = recorded.size;
+    // Records and reports one file at a time, so `done` only grows, whatever the lanes' order.
+    let chain: Promise<void> = Promise.resolve();
+    const report = (outcome: FileOutcome) =>
+      (chain = chain.then(async () => {
+        const done = await ctx.ledger.record(outcome);
+        if (done <= lastDone) return;
+        lastDone = done;
+        await ctx.onProgress({ jobId: ctx.jobId, done, total, file: outcome.filename });
+      }));
+
+    let next = 0;
+    const lane = async () => {
+      while (next < pending.length) {
+        if (ctx.signal.aborted) throw new JobInterrupted();
+        const file = pending[next++];
+        await report(await handler.process(file, ctx.data.params));
+      }
+    };
+    const lanes = Math.max(1, Math.min(handler.lanes, pending.length));
+    const settled = await Promise.allSettled(Array.from({ length: lanes }, lane));
+    await chain;
+    const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failure) throw failure.reason;
+
+    const outcomes = await ctx.ledger.recorded();
+    return ctx.data.files.map(
+      (f) =>
+        outcomes.get(f.id) ?? { id: f.id, filename: f.filename, ok: false, reason: 'It was not processed.' },
+    );
+  }
+
+  /** Waits while the model loads (an instance that has just started); throws when it is missing. */
+  private async whenReady(handler: KindHandler, signal: AbortSignal): Promise<void> {
+    const deadline = Date.now() + MODEL_WAIT_MS;
+    for (;;) {
+      try {
+        handler.check();
+        return;
+      } catch (err) {
+        if (!isLoading(err) || Date.now() > deadline) throw err;
+      }
+      if (signal.aborted) throw new JobInterrupted();
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+function isLoading(err: unknown): boolean {
+  return err instanceof ServiceUnavailableException && /still loading/.test(err.message);
+}

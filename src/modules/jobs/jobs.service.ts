@@ -1,0 +1,132 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  NotFoundException,
+  OnApplicationBootstrap,
+  OnModuleDestroy,
+  UnprocessableEntityException,
+} from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { FacesService } from '../faces/faces.service';
+import { UPLOAD_ID } from '../uploads/fs-upload-store';
+import { UploadsService } from '../uploads/uploads.service';
+import { BullJobQueue } from './bull-job-queue';
+import { InProcessJobQueue } from './in-process-job-queue';
+import { JobFile, JobKind, JobQueue, JobView } from './job-queue';
+import { JobRunner } from './job-runner';
+import { JobCreatedDto, JobListDto, MnistJobDto, MosaicJobDto } from './jobs.dto';
+import { JobsConfig, jobsConfig } from './jobs.config';
+
+/** Job ids are version-4 UUIDs; anything else is unknown. */
+export const JOB_ID = UPLOAD_ID;
+
+/**
+ * Creates and reads jobs over whichever JobQueue is bound (in-process or BullMQ). A job takes a snapshot
+ * of its files when it is created: the `ids` given, or every upload this instance knows, newest first.
+ */
+@Injectable()
+export class JobsService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(JobsService.name);
+
+  constructor(
+    readonly queue: JobQueue,
+    private readonly runner: JobRunner,
+    private readonly faces: FacesService,
+    private readonly uploads: UploadsService,
+    @Inject(jobsConfig.KEY) private readonly config: JobsConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (this.queue instanceof BullJobQueue) {
+      // Not awaited: an unreachable Redis must not keep the HTTP server from starting.
+      this.queue
+        .start()
+        .catch((err: unknown) => this.logger.error(`job queue did not start: ${String(err)}`));
+    }
+    this.logger.log(`jobs: ${this.queue.backend}`);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    if (this.queue instanceof BullJobQueue || this.queue instanceof InProcessJobQueue)
+      await this.queue.close();
+  }
+
+  createMosaic(body: MosaicJobDto): Promise<JobCreatedDto> {
+    const { ids, ...params } = body;
+    const o = this.faces.mosaicOptions(params);
+    return this.create(
+      'mosaic',
+      {
+        blocks: o.blocks,
+        method: o.method,
+        scaleFactor: o.scaleFactor,
+        minNeighbors: o.minNeighbors,
+        minSize: o.minSize,
+      },
+      ids,
+    );
+  }
+
+  createMnist(body: MnistJobDto): Promise<JobCreatedDto> {
+    return this.create('mnist', {}, body.ids);
+  }
+
+  async get(jobId: string): Promise<JobView> {
+    const job = JOB_ID.test(jobId) ? await this.queue.get(jobId) : null;
+    if (!job)
+      throw new NotFoundException('There is no job with this id (finished jobs are kept for a while only).');
+    return job;
+  }
+
+  async list(page = 1, limit = 20): Promise<JobListDto> {
+    const { items, total } = await this.queue.list((page - 1) * limit, limit);
+    return { items, page, limit, total, pages: Math.ceil(total / limit) };
+  }
+
+  private async create(
+    kind: JobKind,
+    params: Record<string, unknown>,
+    ids?: string[],
+  ): Promise<JobCreatedDto> {
+    this.runner.assertAvailable(kind);
+    const unique = ids ? [...new Set(ids)] : undefined;
+    const count = unique?.length ?? this.uploads.count();
+    if (count === 0) throw new UnprocessableEntityException('There are no uploaded images to process.');
+    const max = this.config.JOBS_MAX_FILES;
+    if (count > max) {
+      throw new UnprocessableEntityException(
+        `The job would take ${count} images, more than the ${max} one job may take; pass fewer ids.`,
+      );
+    }
+    const files = unique ? await this.named(unique) : this.everyUpload();
+    const jobId = randomUUID();
+    const view = await this.queue.add(jobId, { kind, params, files });
+    return { jobId, kind, state: view.state, total: files.length, statusUrl: `/jobs/${jobId}` };
+  }
+
+  private everyUpload(): JobFile[] {
+    return this.uploads.all().map((u) => ({ id: u.id, filename: u.originalName }));
+  }
+
+  /** The uploads asked for, in the order asked; 404 naming the first unknown ones. */
+  private async named(ids: string[]): Promise<JobFile[]> {
+    const found = await Promise.all(
+      ids.map((id) =>
+        this.uploads.meta(id).then(
+          (m) => ({ id, filename: m.filename }),
+          () => null,
+        ),
+      ),
+    );
+    const missing = ids.filter((_, i) => found[i] === null);
+    if (missing.length > 0) {
+      const shown = missing.slice(0, 3).join(', ');
+      const more = missing.length > 3 ? ` and ${missing.length - 3} more` : '';
+      throw new NotFoundException(
+        `There is no upload with the id${missing.length > 1 ? 's' : ''} ${shown}${more}.`,
+      );
+    }
+    return found as JobFile[];
+  }
+}
