@@ -168,7 +168,7 @@ export class FacesService {
    */
   async mosaicAll(q: MosaicParamsDto = {}): Promise<MosaicBatchResponseDto> {
     const detector = this.handle.get();
-    const uploads = this.uploads.all();
+    const uploads = await this.uploads.all();
     const cap = this.config.MOSAIC_SYNC_MAX_FILES;
     if (uploads.length > cap) {
       throw new UnprocessableEntityException(

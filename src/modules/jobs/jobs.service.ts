@@ -91,7 +91,7 @@ export class JobsService implements OnApplicationBootstrap, OnModuleDestroy {
   ): Promise<JobCreatedDto> {
     this.runner.assertAvailable(kind);
     const unique = ids ? [...new Set(ids)] : undefined;
-    const count = unique?.length ?? this.uploads.count();
+    const count = unique?.length ?? (await this.uploads.count());
     if (count === 0) throw new UnprocessableEntityException('There are no uploaded images to process.');
     const max = this.config.JOBS_MAX_FILES;
     if (count > max) {
@@ -99,14 +99,14 @@ export class JobsService implements OnApplicationBootstrap, OnModuleDestroy {
         `The job would take ${count} images, more than the ${max} one job may take; pass fewer ids.`,
       );
     }
-    const files = unique ? await this.named(unique) : this.everyUpload();
+    const files = unique ? await this.named(unique) : await this.everyUpload();
     const jobId = randomUUID();
     const view = await this.queue.add(jobId, { kind, params, files });
     return { jobId, kind, state: view.state, total: files.length, statusUrl: `/jobs/${jobId}` };
   }
 
-  private everyUpload(): JobFile[] {
-    return this.uploads.all().map((u) => ({ id: u.id, filename: u.originalName }));
+  private async everyUpload(): Promise<JobFile[]> {
+    return (await this.uploads.all()).map((u) => ({ id: u.id, filename: u.originalName }));
   }
 
   /** The uploads asked for, in the order asked; 404 naming the first unknown ones. */

@@ -28,7 +28,8 @@ interface Entry {
  * before its sidecar, so a crash or a failed write never leaves a half file under a real name; leftovers
  * are removed by init(). Names on disk come only from server-generated ids, never from the client.
  * An in-memory index (by id and by sha256) answers lists and duplicate checks; identical bytes uploaded
- * concurrently are stored once.
+ * concurrently are stored once. Instances sharing the folder (replicas on one volume) see each other's
+ * uploads: lists re-read the folder whenever its modification time changed.
  */
 export class FsUploadStore extends UploadStore {
   private readonly logger = new Logger(FsUploadStore.name);
@@ -37,6 +38,8 @@ export class FsUploadStore extends UploadStore {
   private readonly saving = new Map<string, Promise<SaveResult>>();
   private seq = 0;
   private lastCreated = 0;
+  /** The folder's mtime when the index was last synchronised with it. */
+  private syncedMtime = 0;
 
   constructor(readonly dir: string) {
     super();
@@ -80,15 +83,17 @@ export class FsUploadStore extends UploadStore {
   }
 
   async list(offset: number, limit: number): Promise<UploadPage> {
-    const all = this.all();
+    const all = await this.all();
     return { items: all.slice(offset, offset + limit), total: all.length };
   }
 
-  count(): number {
+  async count(): Promise<number> {
+    await this.sync();
     return this.byId.size;
   }
 
-  all(): UploadRecord[] {
+  async all(): Promise<UploadRecord[]> {
+    await this.sync();
     return [...this.byId.values()]
       .sort((a, b) => b.record.createdAt.localeCompare(a.record.createdAt) || b.seq - a.seq)
       .map((e) => e.record);
@@ -206,6 +211,37 @@ export class FsUploadStore extends UploadStore {
       this.logger.warn(`ignoring the unreadable upload record ${id}.json`);
       return null;
     }
+  }
+
+  /**
+   * Brings the index in line with the folder when another process (a replica) added or removed uploads:
+   * a sidecar appearing or disappearing changes the folder's mtime, so an unchanged folder costs one stat.
+   */
+  private async sync(): Promise<void> {
+    let mtime: number;
+    let names: string[];
+    try {
+      mtime = (await fs.stat(this.dir)).mtimeMs;
+      if (mtime === this.syncedMtime) return;
+      names = await fs.readdir(this.dir);
+    } catch {
+      return; // no folder (yet): nothing stored
+    }
+    this.syncedMtime = mtime;
+    const onDisk = new Set<string>();
+    for (const name of names) {
+      const m = /^(.+)\.json$/.exec(name);
+      if (m && UPLOAD_ID.test(m[1])) onDisk.add(m[1]);
+    }
+    for (const { record } of [...this.byId.values()]) if (!onDisk.has(record.id)) this.unindex(record);
+    const added: UploadRecord[] = [];
+    for (const id of onDisk) {
+      if (this.byId.has(id)) continue;
+      const record = await this.readSidecar(id);
+      if (record && (await this.exists(this.pathOf(record)))) added.push(record);
+    }
+    added.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+    for (const r of added) this.index(r);
   }
 
   private index(record: UploadRecord): void {

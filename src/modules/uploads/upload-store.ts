@@ -43,9 +43,9 @@ export abstract class UploadStore {
   abstract save(data: Buffer, upload: NewUpload): Promise<SaveResult>;
   /** Newest first. */
   abstract list(offset: number, limit: number): Promise<UploadPage>;
-  abstract count(): number;
+  abstract count(): Promise<number>;
   /** Every record, newest first. */
-  abstract all(): UploadRecord[];
+  abstract all(): Promise<UploadRecord[]>;
   abstract get(id: string): Promise<UploadRecord | null>;
   /** The file on disk, for streaming; null when the upload is unknown. */
   abstract filePath(id: string): Promise<string | null>;

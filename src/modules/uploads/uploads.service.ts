@@ -85,11 +85,11 @@ export class UploadsService implements OnModuleInit {
   }
 
   /** Every upload, newest first (for batch processing). */
-  all(): UploadRecord[] {
+  all(): Promise<UploadRecord[]> {
     return this.store.all();
   }
 
-  count(): number {
+  count(): Promise<number> {
     return this.store.count();
   }
 

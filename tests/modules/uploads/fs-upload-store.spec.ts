@@ -61,7 +61,7 @@ describe('FsUploadStore (real files)', () => {
     writeFileSync(path.join(first.dir, 'notes.txt'), 'somebody else’s file');
 
     const second = await store();
-    expect(second.all().map((r) => r.id)).toEqual([b.id, a.id]);
+    expect((await second.all()).map((r) => r.id)).toEqual([b.id, a.id]);
     expect(readdirSync(second.dir).some((f) => f.startsWith('.tmp-'))).toBe(false);
     expect(readdirSync(second.dir)).toContain('notes.txt');
     expect((await second.save(Buffer.from('a'), PNG)).duplicate).toBe(true);
@@ -73,6 +73,12 @@ describe('FsUploadStore (real files)', () => {
     const two = await store();
     const { record } = await one.save(Buffer.from('shared'), PNG);
     expect(await two.get(record.id)).toEqual(record);
+    // Lists too (GET /uploads, GET /mosaic and jobs on a replica), and a deletion made by the other one.
+    const other = (await one.save(Buffer.from('listed'), PNG)).record;
+    expect((await two.all()).map((r) => r.id)).toEqual([other.id, record.id]);
+    expect(await two.count()).toBe(2);
+    await one.delete(record.id);
+    expect((await two.list(0, 10)).items.map((r) => r.id)).toEqual([other.id]);
   });
 
   it('forgets an upload whose file disappeared, and refuses ids that are not UUIDs', async () => {
@@ -80,7 +86,7 @@ describe('FsUploadStore (real files)', () => {
     const { record } = await s.save(Buffer.from('x'), PNG);
     rmSync(path.join(s.dir, `${record.id}.png`));
     expect(await s.get(record.id)).toBeNull();
-    expect(s.count()).toBe(0);
+    expect(await s.count()).toBe(0);
     for (const id of ['../uploads', '', 'x'.repeat(36), record.id.toUpperCase()]) {
       expect(await s.get(id)).toBeNull();
       expect(await s.delete(id)).toBe(false);
