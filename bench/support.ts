@@ -11,6 +11,7 @@ import { loggerParams } from '../src/common/http/logging';
 import { AppConfig, appConfig } from '../src/config/app.config';
 import { MetricsModule } from '../src/modules/metrics/metrics.module';
 import { ModelRegistry } from '../src/modules/models/model-registry';
+import { RedisModule } from '../src/modules/redis/redis.module';
 import { ModelsModule } from '../src/modules/models/models.module';
 
 /** Config, logs, metrics and the model registry: a bench module adds only the capability it measures. */
@@ -21,6 +22,8 @@ export function coreModules(): NonNullable<ModuleMetadata['imports']> {
     CommonModule,
     MetricsModule,
     ModelsModule,
+    // Unused without REDIS_URL, but configureApp() asks for it.
+    RedisModule,
   ];
 }
 

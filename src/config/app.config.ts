@@ -1,5 +1,5 @@
 import { ConfigType } from '@nestjs/config';
-import { IsArray, IsIn, IsInt, IsOptional, IsString, Max, Min, MinLength } from 'class-validator';
+import { IsArray, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
 import { defineConfig, EnvBytes, EnvList, Expose } from './env';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -23,6 +23,16 @@ export class AppEnv {
   @Expose() @IsInt() @Min(1) IMAGE_MAX_PIXELS: number = 40_000_000;
   /** Origins allowed by CORS for HTTP and socket.io: "*" for any, empty for none (same-origin only). */
   @Expose() @EnvList() @IsArray() @IsString({ each: true }) CORS_ORIGINS: string[] = [];
+  /**
+   * Proxies whose X-Forwarded-For is believed, for the client address (rate limits, logs): addresses,
+   * subnets, or `loopback`, `linklocal`, `uniquelocal`; empty (default) trusts none. Behind nginx on the
+   * same host: `loopback`; in docker-compose: `uniquelocal`.
+   */
+  @Expose()
+  @EnvList()
+  @IsArray()
+  @Matches(/^(loopback|linklocal|uniquelocal|[0-9a-fA-F.:]+(\/\d{1,3})?)$/, { each: true })
+  TRUST_PROXY: string[] = [];
   @Expose() @IsInt() @Min(1000) WS_PING_INTERVAL_MS: number = 25_000;
   @Expose() @IsInt() @Min(1000) WS_PING_TIMEOUT_MS: number = 20_000;
   /** How long SIGTERM waits for in-flight work before the process exits anyway. */

@@ -71,6 +71,11 @@ export class ChatEnv {
   @Expose() @IsInt() @Min(1) CHAT_SESSION_TTL_S: number = 1800;
   /** Sessions kept in memory; beyond, the least recently used is forgotten. */
   @Expose() @IsInt() @Min(1) CHAT_MAX_SESSIONS: number = 10_000;
+  /**
+   * A message waits at most this long for the previous message of its conversation to be answered (one at
+   * a time per session, across instances with REDIS_URL); then 429.
+   */
+  @Expose() @IsInt() @Min(100) @Max(600_000) CHAT_LOCK_WAIT_MS: number = 30_000;
   /** Messages per minute per socket.io connection; 0 disables. */
   @Expose() @IsInt() @Min(0) CHAT_RATE_LIMIT_PER_MIN: number = 30;
   /** Messages per minute per client IP, HTTP and socket.io together; 0 disables. */

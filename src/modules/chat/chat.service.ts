@@ -1,12 +1,14 @@
 import { HttpException, Inject, Injectable, Logger, NotFoundException, Optional } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Counter } from 'prom-client';
+import { Subject } from 'rxjs';
 import { MetricsService } from '../metrics/metrics.service';
 import { ModelRegistry } from '../models/model-registry';
 import { CHAT_GENERATOR, ChatGenerator, ChatSource, ChatTurn, GenerationOverrides } from './chat-generator';
 import { RETRIEVAL_MODEL, ChatRetrievalService } from './chat-retrieval.service';
 import { ChatConfig, chatConfig, minScore } from './chat.config';
 import { Retrieval, RetrievalHit } from './retrieval';
+import { SESSION_LOCK, SessionLock } from './session/session-lock';
 import { SESSION_STORE, SessionStore } from './session/session-store';
 
 /** What every chat answer looks like, over REST, SSE and socket.io. */
@@ -35,6 +37,12 @@ export interface ReplyOptions {
 
 export const SESSION_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
+/** A turn appended to a session's history, by any transport (see ChatService.turns). */
+export interface SessionTurnAppended {
+  sessionId: string;
+  turn: ChatTurn;
+}
+
 /** What the bot says when it has no answer: what it can do, politely. */
 export const FALLBACK_REPLIES = [
   '죄송해요, 그 말은 아직 잘 이해하지 못했어요. 저는 인사나 안부, 식사와 날씨 이야기, 농담 같은 가벼운 대화를 할 수 있고, 손글씨 숫자 인식(MNIST)과 얼굴 모자이크도 도와드릴 수 있어요. 다르게 한 번 더 말씀해 주시겠어요?',
@@ -59,12 +67,18 @@ export class ChatService {
   private readonly logger = new Logger('ChatService');
   private readonly threshold: number;
   private readonly replies: Counter<'source'>;
+  /**
+   * Every turn this instance appends to a session (REST, SSE, socket.io alike), after it is stored. The
+   * socket.io gateway relays them to the session's room on every instance.
+   */
+  readonly turns = new Subject<SessionTurnAppended>();
 
   constructor(
     @Inject(chatConfig.KEY) private readonly config: ChatConfig,
     private readonly retrieval: ChatRetrievalService,
     private readonly registry: ModelRegistry,
     @Inject(SESSION_STORE) private readonly sessions: SessionStore,
+    @Inject(SESSION_LOCK) private readonly lock: SessionLock,
     metrics: MetricsService,
     @Optional() @Inject(CHAT_GENERATOR) private readonly generator?: ChatGenerator,
   ) {
@@ -91,8 +105,18 @@ export class ChatService {
 
   async reply(message: string, opts: ReplyOptions = {}): Promise<ChatReply> {
     const started = performance.now();
-    const retrieval = this.retrieval.get();
     const sessionId = opts.sessionId ?? this.newSessionId();
+    return this.exclusive(opts.sessionId, opts.signal, () => this.answer(message, sessionId, started, opts));
+  }
+
+  /** reply()'s read-modify-write of the session, run holding the session's lock. */
+  private async answer(
+    message: string,
+    sessionId: string,
+    started: number,
+    opts: ReplyOptions,
+  ): Promise<ChatReply> {
+    const retrieval = this.retrieval.get();
     const history = (await this.sessions.get(sessionId)) ?? [];
     const hits = await this.registry.timeInference(RETRIEVAL_MODEL, () =>
       retrieval.search(message, this.config.CHAT_TOP_K),
@@ -117,8 +141,13 @@ export class ChatService {
    */
   async greeting(name?: string, sessionId?: string): Promise<ChatReply> {
     const started = performance.now();
-    const retrieval = this.retrieval.get();
     const id = sessionId ?? this.newSessionId();
+    return this.exclusive(sessionId, undefined, () => this.greet(name, id, started));
+  }
+
+  /** greeting()'s read-modify-write of the session, run holding the session's lock. */
+  private async greet(name: string | undefined, id: string, started: number): Promise<ChatReply> {
+    const retrieval = this.retrieval.get();
     const history = (await this.sessions.get(id)) ?? [];
     const hits = await retrieval.search('안녕하세요', this.config.CHAT_TOP_K);
     const hit = hits.find((h) => h.entry.intent === 'greeting');
@@ -149,6 +178,15 @@ export class ChatService {
   async forget(sessionId: string): Promise<void> {
     if (!(await this.sessions.delete(sessionId)))
       throw new NotFoundException(`Session ${sessionId} does not exist or has expired.`);
+  }
+
+  /**
+   * Runs `fn` holding the lock of a session a client named, so that its messages (from any tab, on any
+   * instance) are answered one after the other, each seeing the previous one in its history. A session
+   * created by this very call is known to nobody else yet: no lock needed.
+   */
+  private exclusive<T>(sessionId: string | undefined, signal: AbortSignal | undefined, fn: () => Promise<T>) {
+    return sessionId === undefined ? fn() : this.lock.run(sessionId, fn, signal);
   }
 
   private fromCorpus(retrieval: Retrieval, hit: RetrievalHit, history: ChatTurn[]) {
@@ -195,13 +233,15 @@ export class ChatService {
 
   private async remember(sessionId: string, user: string, a: Omit<ChatReply, 'sessionId' | 'latencyMs'>) {
     this.replies.inc({ source: a.source });
-    await this.sessions.append(sessionId, {
+    const turn: ChatTurn = {
       user,
       bot: a.reply,
       source: a.source,
       intent: a.intent,
       at: new Date().toISOString(),
-    });
+    };
+    await this.sessions.append(sessionId, turn);
+    this.turns.next({ sessionId, turn });
   }
 }
 

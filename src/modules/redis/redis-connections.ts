@@ -43,7 +43,10 @@ export class RedisConnections implements OnApplicationShutdown {
   create(name: string, options: RedisOptions = {}): Redis {
     const connection = new Redis(this.url, {
       connectionName: `ko-ai:${name}`,
-      lazyConnect: false,
+      // A request must not hang for ioredis's default 20 reconnection attempts (~10 s) while Redis is
+      // away: after two, its command fails and the caller answers 503 (or falls back, for rate limits).
+      maxRetriesPerRequest: 2,
+      connectTimeout: 2000,
       ...options,
     });
     // ioredis reconnects by itself; a lost Redis is logged, not an unhandled 'error' event.
