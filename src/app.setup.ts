@@ -6,6 +6,9 @@ import { createValidationPipe } from './common/http/validation';
 import { SocketIoAdapter } from './common/ws/socket-io.adapter';
 import { AppConfig, appConfig } from './config/app.config';
 import { MetricsService } from './modules/metrics/metrics.service';
+import { CustomStrategy } from '@nestjs/microservices';
+import { RedisMessageServer, redisTransportOptions } from './common/messages/redis-message-server';
+import { RedisConnections } from './modules/redis/redis-connections';
 
 /**
  * Everything main.ts does to the application before listening, shared with the e2e tests so that they
@@ -15,6 +18,8 @@ export function configureApp(app: NestExpressApplication): AppConfig {
   const config = app.get<AppConfig>(appConfig.KEY);
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
+  // req.ip then comes from X-Forwarded-For when the request came through a trusted proxy.
+  if (config.TRUST_PROXY.length > 0) app.set('trust proxy', config.TRUST_PROXY);
   app.useBodyParser('json', { limit: config.BODY_LIMIT });
   app.useBodyParser('urlencoded', { limit: config.BODY_LIMIT, extended: false });
   const origins = config.CORS_ORIGINS;
@@ -22,9 +27,18 @@ export function configureApp(app: NestExpressApplication): AppConfig {
     app.enableCors({ origin: origins.includes('*') ? true : origins, credentials: true });
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new HttpExceptionFilter());
-  app.useWebSocketAdapter(new SocketIoAdapter(app, config, app.get(MetricsService)));
+  app.useWebSocketAdapter(new SocketIoAdapter(app, config, app.get(MetricsService), redisOf(app)));
   setupOpenApi(app);
   return config;
+}
+
+/** The app's Redis connections (REDIS_URL), when it has the Redis module (benches may leave it out). */
+function redisOf(app: NestExpressApplication): RedisConnections | undefined {
+  try {
+    return app.get(RedisConnections, { strict: false });
+  } catch {
+    return undefined;
+  }
 }
 
 /** Counts HTTP requests not yet answered, so that shutdown can wait for them (see main.ts). */
@@ -36,4 +50,25 @@ export function trackRequestsInFlight(app: NestExpressApplication): () => number
     next();
   });
   return () => count;
+}
+
+/**
+ * The message transport (a NestJS hybrid application): with REDIS_URL set, the app also answers the message
+ * patterns `chat.message`, `mnist.predict` and `faces.detect` (the *.messages.ts controllers) over NestJS's
+ * Redis transport, with the app's global pipes (inheritAppConfig). Each request is answered by one replica
+ * only. Call before listen; app.close() stops it once the requests in flight have their replies. Start-up does
+ * not wait for Redis. Returns whether the transport was started.
+ */
+export async function connectMessageTransport(app: NestExpressApplication): Promise<boolean> {
+  const redis = redisOf(app);
+  if (!redis?.enabled) return false;
+  const config = app.get<AppConfig>(appConfig.KEY);
+  const server = new RedisMessageServer(redisTransportOptions(redis.url), {
+    claim: async (id) =>
+      (await redis.client().set(`${redis.prefix}rpc:${id}`, '1', 'PX', 60_000, 'NX')) === 'OK',
+    drainTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+  });
+  app.connectMicroservice<CustomStrategy>({ strategy: server }, { inheritAppConfig: true });
+  await app.startAllMicroservices();
+  return true;
 }

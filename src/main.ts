@@ -4,7 +4,7 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import type { Server } from 'node:http';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
-import { configureApp, trackRequestsInFlight } from './app.setup';
+import { configureApp, connectMessageTransport, trackRequestsInFlight } from './app.setup';
 
 async function bootstrap(): Promise<void> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule, {
@@ -14,6 +14,8 @@ async function bootstrap(): Promise<void> {
   });
   const config = configureApp(app);
   const inFlight = trackRequestsInFlight(app);
+  // With REDIS_URL: also answer NestJS messages over Redis (closed by app.close() below).
+  await connectMessageTransport(app);
   const logger = app.get(Logger);
 
   // The order is ours rather than Nest's shutdown hooks (which end the process by re-raising the signal):

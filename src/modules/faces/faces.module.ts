@@ -6,6 +6,7 @@ import { imageMultipartOptions, UploadsModule } from '../uploads/uploads.module'
 import { FacesController } from './faces.controller';
 import { facesConfig } from './faces.config';
 import { FacesGateway } from './faces.gateway';
+import { FacesMessages } from './faces.messages';
 import { FacesService } from './faces.service';
 
 /** Face detection and mosaic (OpenCV Haar cascade in worker threads): HTTP routes and socket.io /vision. */
@@ -15,7 +16,7 @@ import { FacesService } from './faces.service';
     MulterModule.registerAsync({ inject: [appConfig.KEY], useFactory: imageMultipartOptions }),
     UploadsModule,
   ],
-  controllers: [FacesController],
+  controllers: [FacesController, FacesMessages],
   providers: [FacesService, FacesGateway],
   exports: [FacesService],
 })

@@ -7,6 +7,7 @@ import { DigitPreprocessor } from './digit-preprocessor';
 import { MnistController, UploadLimitsInterceptor } from './mnist.controller';
 import { MnistDatasetService } from './mnist-dataset.service';
 import { MnistGateway } from './mnist.gateway';
+import { MnistMessages } from './mnist.messages';
 import { MnistInferenceService } from './mnist-inference.service';
 import { MnistSamplesService } from './mnist-samples.service';
 import { MnistConfig, mnistConfig } from './mnist.config';
@@ -25,7 +26,7 @@ import { OutputsController } from './outputs.controller';
       useFactory: (app: AppConfig, config: MnistConfig) => multipartOptions(app, config.MNIST_MAX_FILES),
     }),
   ],
-  controllers: [MnistController, OutputsController],
+  controllers: [MnistController, OutputsController, MnistMessages],
   providers: [
     MnistDatasetService,
     MnistSamplesService,

@@ -1,0 +1,38 @@
+import { Controller, Inject, PayloadTooLargeException, UseFilters } from '@nestjs/common';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import { MessageExceptionFilter } from '../../common/errors/rpc-exception.filter';
+import { ImagePayload } from '../../common/messages/image-payload';
+import { AppConfig, appConfig } from '../../config/app.config';
+import { formatBytes } from '../uploads/multipart-errors.interceptor';
+import { DetectQueryDto, DetectResponseDto } from './faces.dto';
+import { FacesService } from './faces.service';
+
+/** Payload of `faces.detect`: the image plus the detector parameters of `POST /faces/detect`'s query. */
+export class FacesDetectMessageDto extends DetectQueryDto {
+  @ImagePayload()
+  image: Buffer;
+}
+
+/**
+ * The message transport's `faces.detect`: `{ image, scaleFactor?, minNeighbors?, minSize? }` (image as
+ * base64 text or bytes) → the JSON of `POST /faces/detect`, with the same limits and errors (413, 415, 422,
+ * 429 when the detector's queue is full, 503 without the cascade).
+ */
+@Controller()
+@UseFilters(new MessageExceptionFilter())
+export class FacesMessages {
+  constructor(
+    private readonly faces: FacesService,
+    @Inject(appConfig.KEY) private readonly app: AppConfig,
+  ) {}
+
+  @MessagePattern('faces.detect')
+  detect(@Payload() body: FacesDetectMessageDto): Promise<DetectResponseDto> {
+    if (body.image.length > this.app.UPLOAD_MAX_BYTES) {
+      throw new PayloadTooLargeException(
+        `The image is larger than the upload limit of ${formatBytes(this.app.UPLOAD_MAX_BYTES)}.`,
+      );
+    }
+    return this.faces.detect(body.image, body);
+  }
+}
