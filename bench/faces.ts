@@ -5,11 +5,12 @@
  *
  * The ten photos of ../shared/datasets/faces are resized (cover, attention crop) to 640×480 and 1920×1080
  * JPEGs. For each size it measures, in ms per image (median over repetitions, mean over images):
- *   - detection alone: Python `detectMultiScale` (native OpenCV 4.6, its default threads) against
- *     OpenCV.js in one worker thread, at full resolution and on the 1024-px copy (FACES_DETECT_MAX_SIDE);
+ *   - detection alone: Python `detectMultiScale` (native OpenCV 4.6, its default threads) against both
+ *     engines of the service, native OpenCV (our addon, same library and threads) and OpenCV.js in one
+ *     worker thread, at full resolution and on the 1024-px copy (FACES_DETECT_MAX_SIDE);
  *   - the whole mosaic: Python imread + detect + pixelate + imwrite PNG (bench/original_mosaic.py) against
  *     `POST /mosaic?format=png` over HTTP on a running app (multipart upload, decode, detect, pixelate,
- *     PNG encode, response), one worker.
+ *     PNG encode, response), FACES_WORKERS=1.
  * Prints a markdown table; ratio = Node time / Python time (below 1: faster than the original).
  * A second table justifies FACES_DETECT_MAX_SIDE: on the ten photos at their own size (0.3–2.9 MP),
  * detection time and agreement with full-resolution detection for several longest sides.
@@ -21,9 +22,10 @@ import { cpus, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import request from 'supertest';
-import { DetectOptions, RawImage } from '../src/modules/faces/face-detector';
+import { DetectOptions, FaceDetector, RawImage } from '../src/modules/faces/face-detector';
 import { FacesModule } from '../src/modules/faces/faces.module';
 import { HaarFaceDetector } from '../src/modules/faces/haar-face-detector';
+import { loadNativeAddon, NativeHaarFaceDetector } from '../src/modules/faces/native-haar-face-detector';
 import { UploadsModule } from '../src/modules/uploads/uploads.module';
 import { coreModules, listen } from './support';
 
@@ -98,7 +100,7 @@ async function decodeAll(files: string[]): Promise<RawImage[]> {
 }
 
 /** ms per image (median over repetitions, mean over images) of detection in the worker. */
-async function nodeDetect(detector: HaarFaceDetector, images: RawImage[], maxSide: number) {
+async function nodeDetect(detector: FaceDetector, images: RawImage[], maxSide: number) {
   const perImage: number[][] = images.map(() => []);
   const faces: number[] = [];
   for (let r = 0; r < REPEAT; r++) {
@@ -119,7 +121,7 @@ function iou(a: Box, b: Box): number {
 }
 
 /** Detection time and agreement with full resolution, per FACES_DETECT_MAX_SIDE, on the original photos. */
-async function maxSideTable(detector: HaarFaceDetector): Promise<string> {
+async function maxSideTable(detector: FaceDetector): Promise<string> {
   const files = readFileNames().map((f) => path.join(PHOTOS_DIR, f));
   const images = await decodeAll(files);
   const run = async (maxSide: number) => {
@@ -209,19 +211,25 @@ async function main(): Promise<void> {
   const notes: string[] = [];
   let sideTable = '';
   try {
-    const detector = await HaarFaceDetector.start({
-      cascadePath: CASCADE,
-      workers: 1,
-      idleMs: 60_000,
-      maxHeapBytes: 2048 * 1024 * 1024,
-    });
+    const addon = loadNativeAddon();
+    if (addon instanceof Error) throw addon;
+    const detectors: Record<'native' | 'wasm', FaceDetector> = {
+      native: await NativeHaarFaceDetector.start(addon, { cascadePath: CASCADE, workers: 1 }),
+      wasm: await HaarFaceDetector.start({
+        cascadePath: CASCADE,
+        workers: 1,
+        idleMs: 60_000,
+        maxHeapBytes: 2048 * 1024 * 1024,
+      }),
+    };
     const apps = {
-      downscaled: await startBenchApp({ FACES_DETECT_MAX_SIDE: '1024' }),
-      full: await startBenchApp({ FACES_DETECT_MAX_SIDE: '0' }),
+      native: await startBenchApp({ FACES_ENGINE: 'native', FACES_DETECT_MAX_SIDE: '1024' }),
+      nativeFull: await startBenchApp({ FACES_ENGINE: 'native', FACES_DETECT_MAX_SIDE: '0' }),
+      wasm: await startBenchApp({ FACES_ENGINE: 'wasm', FACES_DETECT_MAX_SIDE: '1024' }),
     };
     let pyInfo = '';
     try {
-      sideTable = await maxSideTable(detector);
+      sideTable = await maxSideTable(detectors.native);
       for (const size of SIZES) {
         const label = `${size[0]}×${size[1]}`;
         const files = await prepare(work, size);
@@ -231,34 +239,43 @@ async function main(): Promise<void> {
         const pyTotal = mean(Object.values(py.images).map((r) => median(r.total_ms)));
         const pyFaces = Object.values(py.images).reduce((a, r) => a + r.faces.length, 0);
         const images = await decodeAll(files);
-        const full = await nodeDetect(detector, images, 0);
-        const small = await nodeDetect(detector, images, 1024);
-        const mosaicSmall = await nodeMosaic(apps.downscaled.url, files);
-        const mosaicFull = await nodeMosaic(apps.full.url, files);
-        const row = (what: string, base: number, node: number, faces: string) =>
+        const row = (what: string, engine: string, base: number, node: number, faces: string) =>
           rows.push(
-            `| ${label} | ${what} | ${base.toFixed(0)} | ${node.toFixed(0)} | ${(node / base).toFixed(2)} | ${faces} |`,
+            `| ${label} | ${what} | ${engine} | ${base.toFixed(0)} | ${node.toFixed(0)} | ${(node / base).toFixed(2)} | ${faces} |`,
           );
-        row('detection, full resolution', pyDetect, full.ms, `${pyFaces} / ${full.faces}`);
-        row('detection, longest side 1024 (default)', pyDetect, small.ms, `${pyFaces} / ${small.faces}`);
-        row('whole mosaic, full-resolution detection', pyTotal, mosaicFull, '');
-        row('whole mosaic, default (1024)', pyTotal, mosaicSmall, '');
+        for (const [what, maxSide] of [
+          ['detection, full resolution', 0],
+          ['detection, longest side 1024 (default)', 1024],
+        ] as const) {
+          for (const engine of ['native', 'wasm'] as const) {
+            const r = await nodeDetect(detectors[engine], images, maxSide);
+            row(what, engine, pyDetect, r.ms, `${pyFaces} / ${r.faces}`);
+          }
+        }
+        row(
+          'whole mosaic, full-resolution detection',
+          'native',
+          pyTotal,
+          await nodeMosaic(apps.nativeFull.url, files),
+          '',
+        );
+        row('whole mosaic, default (1024)', 'native', pyTotal, await nodeMosaic(apps.native.url, files), '');
+        row('whole mosaic, default (1024)', 'wasm', pyTotal, await nodeMosaic(apps.wasm.url, files), '');
       }
     } finally {
-      await detector.close();
-      await apps.downscaled.close();
-      await apps.full.close();
+      for (const d of Object.values(detectors)) await d.close();
+      for (const a of Object.values(apps)) await a.close();
     }
     notes.push(
-      `${pyInfo}; Node ${process.version}, OpenCV.js 4.12 in 1 worker thread; ${cpus().length} CPU cores ` +
+      `${pyInfo}; Node ${process.version}, native: OpenCV ${addon.opencvVersion} (${addon.threads()} threads), wasm: OpenCV.js 4.12 in 1 worker thread; ${cpus().length} CPU cores ` +
         `(${cpus()[0]?.model ?? 'unknown'}), ${REPEAT} repetitions, 10 photos per size.`,
     );
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
   const table = [
-    '| size | what | original Python (ms/image) | Node (ms/image) | ratio Node/Python | faces found (Python / Node) |',
-    '| --- | --- | ---: | ---: | ---: | --- |',
+    '| size | what | engine | original Python (ms/image) | Node (ms/image) | ratio Node/Python | faces found (Python / Node) |',
+    '| --- | --- | --- | ---: | ---: | ---: | --- |',
     ...rows,
   ].join('\n');
   const text = `${table}\n\n${sideTable}\n\n${notes.join('\n')}\n`;
