@@ -46,6 +46,7 @@ describe('cascade file lookup', () => {
 describe('faces configuration', () => {
   it('has the documented defaults', () => {
     expect({ ...loadEnv(FacesEnv, {}) }).toEqual({
+      FACES_ENGINE: 'auto',
       FACES_WORKERS: 2,
       FACES_MAX_QUEUE: 8,
       FACES_DETECT_MAX_SIDE: 1024,
@@ -68,6 +69,8 @@ describe('faces configuration', () => {
       /FACES_DETECT_MAX_SIDE \(got "10"\)/,
     );
     expect(() => loadEnv(FacesEnv, { FACES_WORKERS: '0' })).toThrow(/FACES_WORKERS/);
+    expect(loadEnv(FacesEnv, { FACES_ENGINE: 'wasm' }).FACES_ENGINE).toBe('wasm');
+    expect(() => loadEnv(FacesEnv, { FACES_ENGINE: 'gpu' })).toThrow(/FACES_ENGINE \(got "gpu"\)/);
     expect(() => loadEnv(FacesEnv, { FACES_CASCADE_SEARCH_SYSTEM: 'maybe' })).toThrow(
       /FACES_CASCADE_SEARCH_SYSTEM/,
     );
