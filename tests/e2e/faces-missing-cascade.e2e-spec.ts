@@ -1,27 +1,16 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
 import { io } from 'socket.io-client';
 import request from 'supertest';
-import { startApp, TestApp } from '../support/app';
+import { TestApp } from '../support/app';
+import { startAppWithoutCascade } from '../support/faces-fixtures';
 import { facePhoto, multipart } from '../support/uploads-fixtures';
 
 describe('faces without the Haar cascade (HAAR_CASCADE_PATH missing, no fallback)', () => {
   let t: TestApp;
-  let emptyModels: string;
 
   beforeAll(async () => {
-    emptyModels = mkdtempSync(path.join(tmpdir(), 'no-models-'));
-    t = await startApp({
-      HAAR_CASCADE_PATH: path.join(emptyModels, 'nowhere', 'haarcascade_frontalface_alt.xml'),
-      MODELS_DIR: emptyModels,
-      FACES_CASCADE_SEARCH_SYSTEM: 'false',
-    });
+    t = await startAppWithoutCascade();
   });
-  afterAll(async () => {
-    await t.close();
-    rmSync(emptyModels, { recursive: true, force: true });
-  });
+  afterAll(() => t?.close());
 
   function send(route: string) {
     const { body, contentType } = multipart(facePhoto('obama-480p.jpg'), 'obama.jpg');

@@ -1,10 +1,12 @@
 import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { ImageDecoder } from '../../src/common/image/image-decoder';
 import { AppConfig } from '../../src/config/app.config';
 import { FaceBox, RawImage } from '../../src/modules/faces/face-detector';
-import { REPO_ROOT } from './app';
+import { REPO_ROOT, startApp, TestApp } from './app';
 import { FACES_DIR } from './uploads-fixtures';
 
 export { FACES_DIR };
@@ -118,4 +120,26 @@ export function changedOutside(a: RawImage, b: RawImage, boxes: FaceBox[]): numb
     }
   }
   return changed;
+}
+
+/** The app with no Haar cascade anywhere: HAAR_CASCADE_PATH names a missing file, no models, no system search. */
+export async function startAppWithoutCascade(): Promise<TestApp> {
+  const emptyModels = mkdtempSync(path.join(tmpdir(), 'no-models-'));
+  try {
+    const t = await startApp({
+      HAAR_CASCADE_PATH: path.join(emptyModels, 'nowhere', 'haarcascade_frontalface_alt.xml'),
+      MODELS_DIR: emptyModels,
+      FACES_CASCADE_SEARCH_SYSTEM: 'false',
+    });
+    return {
+      ...t,
+      close: async () => {
+        await t.close();
+        rmSync(emptyModels, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    rmSync(emptyModels, { recursive: true, force: true });
+    throw err;
+  }
 }

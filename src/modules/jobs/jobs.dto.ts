@@ -1,16 +1,6 @@
-import { ApiProperty, ApiPropertyOptional, ApiPropertyOptions } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import {
-  ArrayMaxSize,
-  ArrayNotEmpty,
-  IsArray,
-  IsInt,
-  IsOptional,
-  IsString,
-  IsUUID,
-  Max,
-  Min,
-} from 'class-validator';
+import { ApiProperty, ApiPropertyOptional, ApiPropertyOptions, IntersectionType } from '@nestjs/swagger';
+import { PageQueryDto } from '../../common/http/page-query.dto';
+import { ArrayMaxSize, ArrayNotEmpty, IsArray, IsOptional, IsString, IsUUID } from 'class-validator';
 import { MosaicParamsDto } from '../faces/faces.dto';
 import { JOB_KINDS, JOB_STATES, JobKind, JobState } from './job-queue';
 
@@ -26,19 +16,7 @@ const IDS_DOC: ApiPropertyOptions = {
   description: 'Upload ids to process (duplicates ignored); default: every upload, newest first',
 };
 
-/** Body of `POST /jobs/mosaic`: the parameters of `GET /mosaic`, and optionally which uploads. */
-export class MosaicJobDto extends MosaicParamsDto {
-  @ApiPropertyOptional(IDS_DOC)
-  @IsOptional()
-  // With stopAtFirstError the decorator nearest the property is checked first.
-  @IsUUID('4', { each: true, message: 'each value in ids must be an upload id (a UUID)' })
-  @ArrayMaxSize(MAX_IDS)
-  @ArrayNotEmpty()
-  @IsArray()
-  ids?: string[];
-}
-
-/** Body of `POST /jobs/mnist`. */
+/** Which uploads a job takes. Body of `POST /jobs/mnist`. */
 export class MnistJobDto {
   @ApiPropertyOptional(IDS_DOC)
   @IsOptional()
@@ -50,23 +28,11 @@ export class MnistJobDto {
   ids?: string[];
 }
 
-export class JobListQueryDto {
-  @ApiPropertyOptional({ minimum: 1, default: 1, example: 1 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(1_000_000)
-  page?: number;
+/** Body of `POST /jobs/mosaic`: the parameters of `GET /mosaic`, and optionally which uploads. */
+export class MosaicJobDto extends IntersectionType(MosaicParamsDto, MnistJobDto) {}
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20, example: 20 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  limit?: number;
-}
+/** `limit` defaults to 20. */
+export class JobListQueryDto extends PageQueryDto {}
 
 /** socket.io `/jobs` `subscribe` and `unsubscribe` payload. */
 export class JobSubscribeDto {

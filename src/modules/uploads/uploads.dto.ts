@@ -1,6 +1,5 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { ApiProperty } from '@nestjs/swagger';
+import { PageQueryDto } from '../../common/http/page-query.dto';
 
 /** OpenAPI body of every route that takes one image as multipart form data. */
 export const IMAGE_UPLOAD_BODY = {
@@ -55,20 +54,5 @@ export class UploadListDto {
   @ApiProperty({ example: 3 }) pages: number;
 }
 
-export class UploadListQueryDto {
-  @ApiPropertyOptional({ minimum: 1, default: 1, example: 1 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(1_000_000)
-  page?: number;
-
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, example: 20, description: 'Default: UPLOADS_PAGE_SIZE' })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  limit?: number;
-}
+/** `limit` defaults to UPLOADS_PAGE_SIZE. */
+export class UploadListQueryDto extends PageQueryDto {}

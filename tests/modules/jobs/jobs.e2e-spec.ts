@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { Socket } from 'socket.io-client';
 import request from 'supertest';
 import { startApp, TestApp } from '../../support/app';
+import { startAppWithoutCascade } from '../../support/faces-fixtures';
 import { ask, follow, jobImages, JobImage, jobsSocket, uploadAll } from '../../support/jobs-fixtures';
 import { HELD_OUT, mnistPng, trainSet } from '../../support/mnist-fixtures';
 import { solid } from '../../support/images';
@@ -246,20 +246,11 @@ describe('jobs, in process (real app, Haar detector, real photos)', () => {
 
 describe('jobs without the Haar cascade', () => {
   let t: TestApp;
-  let emptyModels: string;
 
   beforeAll(async () => {
-    emptyModels = mkdtempSync(path.join(tmpdir(), 'no-models-'));
-    t = await startApp({
-      HAAR_CASCADE_PATH: path.join(emptyModels, 'nowhere', 'haarcascade_frontalface_alt.xml'),
-      MODELS_DIR: emptyModels,
-      FACES_CASCADE_SEARCH_SYSTEM: 'false',
-    });
+    t = await startAppWithoutCascade();
   });
-  afterAll(async () => {
-    await t?.close();
-    rmSync(emptyModels, { recursive: true, force: true });
-  });
+  afterAll(() => t?.close());
 
   it('POST /jobs/mosaic answers 503 saying how to install it, rather than queueing a job bound to fail', async () => {
     const res = await request(t.url).post('/jobs/mosaic').expect(503);
