@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import {
@@ -79,6 +80,13 @@ export class NativeHaarFaceDetector implements FaceDetector {
 
   /** Loads the cascade in every slot and runs one detection, so a broken cascade fails here. */
   static async start(addon: NativeAddon, options: NativeHaarOptions): Promise<NativeHaarFaceDetector> {
+    // Detections share libuv's pool with file and DNS work: leave it at least two threads.
+    const pool = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+    if (options.workers > pool - 2)
+      new Logger(NativeHaarFaceDetector.name).warn(
+        `FACES_WORKERS=${options.workers} with libuv's ${pool} threads: set UV_THREADPOOL_SIZE=${options.workers + 2} ` +
+          'so detections do not hold up file access',
+      );
     const detector = new NativeHaarFaceDetector(addon, options);
     const blank: RawImage = { data: new Uint8Array(48 * 48 * 3), width: 48, height: 48, channels: 3 };
     await detector.detect(blank, { scaleFactor: 1.1, minNeighbors: 3, minSize: 30, maxSide: 0 });
