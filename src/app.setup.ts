@@ -12,7 +12,7 @@ import { RedisConnections } from './modules/redis/redis-connections';
 
 /**
  * Everything main.ts does to the application before listening, shared with the e2e tests so that they
- * exercise the same pipeline. The app must be created with `bodyParser: false`.
+ * exercise the same pipeline. The app must be created with `bodyParser: false` and include RedisModule.
  */
 export function configureApp(app: NestExpressApplication): AppConfig {
   const config = app.get<AppConfig>(appConfig.KEY);
@@ -27,18 +27,11 @@ export function configureApp(app: NestExpressApplication): AppConfig {
     app.enableCors({ origin: origins.includes('*') ? true : origins, credentials: true });
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new HttpExceptionFilter());
-  app.useWebSocketAdapter(new SocketIoAdapter(app, config, app.get(MetricsService), redisOf(app)));
+  app.useWebSocketAdapter(
+    new SocketIoAdapter(app, config, app.get(MetricsService), app.get(RedisConnections)),
+  );
   setupOpenApi(app);
   return config;
-}
-
-/** The app's Redis connections (REDIS_URL), when it has the Redis module (benches may leave it out). */
-function redisOf(app: NestExpressApplication): RedisConnections | undefined {
-  try {
-    return app.get(RedisConnections, { strict: false });
-  } catch {
-    return undefined;
-  }
 }
 
 /** Counts HTTP requests not yet answered, so that shutdown can wait for them (see main.ts). */
@@ -60,8 +53,8 @@ export function trackRequestsInFlight(app: NestExpressApplication): () => number
  * not wait for Redis. Returns whether the transport was started.
  */
 export async function connectMessageTransport(app: NestExpressApplication): Promise<boolean> {
-  const redis = redisOf(app);
-  if (!redis?.enabled) return false;
+  const redis = app.get(RedisConnections);
+  if (!redis.enabled) return false;
   const config = app.get<AppConfig>(appConfig.KEY);
   const server = new RedisMessageServer(redisTransportOptions(redis.url), {
     claim: async (id) =>

@@ -19,10 +19,10 @@ export class SocketIoAdapter extends IoAdapter {
     app: INestApplicationContext,
     private readonly config: AppConfig,
     private readonly metrics: MetricsService,
-    redis?: RedisConnections,
+    redis: RedisConnections,
   ) {
     super(app);
-    if (redis?.enabled)
+    if (redis.enabled)
       this.redisAdapter = createAdapter(redis.create('socket.io-pub'), redis.create('socket.io-sub'), {
         key: `${redis.prefix}socket.io`,
       });

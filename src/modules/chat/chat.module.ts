@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { RedisConnections } from '../redis/redis-connections';
-import { RedisModule } from '../redis/redis.module';
 import { ChatRateLimiter, ChatRateLimitGuard } from './chat-rate-limiter';
 import { ChatRetrievalService } from './chat-retrieval.service';
 import { ChatConfig, chatConfig } from './chat.config';
@@ -25,8 +24,7 @@ const limits = (c: ChatConfig): SessionLimits => ({
  * REDIS_URL, sessions, rate limits and the per-session lock live in Redis, shared by every instance.
  */
 @Module({
-  // RedisModule is global in the app; imported here too so the module also stands alone (bench/chat.ts).
-  imports: [ConfigModule.forFeature(chatConfig), RedisModule],
+  imports: [ConfigModule.forFeature(chatConfig)],
   controllers: [ChatController, ChatMessages],
   providers: [
     ChatRetrievalService,

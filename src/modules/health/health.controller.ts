@@ -10,9 +10,6 @@ import { ErrorResponseDto } from '../../common/errors/error-response.dto';
 import { ModelRegistry } from '../models/model-registry';
 import { RedisConnections } from '../redis/redis-connections';
 
-/** How long readiness waits for Redis to answer PING. */
-const REDIS_PING_TIMEOUT_MS = 1000;
-
 class LiveDto {
   @ApiProperty({ example: 'ok' }) status: string;
   @ApiProperty({ example: 12.5 }) uptimeSeconds: number;
@@ -45,33 +42,21 @@ export class HealthController {
   @ApiOkResponse({ type: ReadyDto })
   @ApiServiceUnavailableResponse({ type: ErrorResponseDto })
   async ready(): Promise<ReadyDto> {
-    const { ready: modelsReady, notReady } = this.models.readiness();
+    const { ready, notReady } = this.models.readiness();
     const details: { name: string; status: string; reason: string }[] = [...notReady];
-    if (this.redis.enabled && !(await this.redisAnswers()))
+    const redisUp = await this.redis.ping();
+    if (!redisUp)
       details.push({
         name: 'redis',
         status: 'unreachable',
         reason: 'Redis (REDIS_URL) does not answer; sessions and rate limits are shared through it.',
       });
-    const ready = modelsReady && details.length === notReady.length;
-    if (!ready) {
+    if (!ready || !redisUp) {
       throw new ServiceUnavailableException({
         message: `Not ready: ${details.map((m) => m.reason).join(' ')}`,
         details,
       });
     }
     return { status: 'ready' };
-  }
-
-  /** PING within a second; at once false while the connection is lost (commands would queue meanwhile). */
-  private async redisAnswers(): Promise<boolean> {
-    if (['reconnecting', 'close', 'end'].includes(this.redis.client().status)) return false;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), REDIS_PING_TIMEOUT_MS)));
-    try {
-      return await Promise.race([this.redis.ping(), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 }

@@ -113,7 +113,7 @@ export class BullJobQueue extends JobQueue {
   }
 
   /** Waits for the event stream, then starts the worker (after the models have started loading). */
-  async start(): Promise<void> {
+  override async start(): Promise<void> {
     await this.events.waitUntilReady();
     if (this.worker) {
       void this.worker.run().catch((err: Error) => this.logger.error(`worker stopped: ${err.message}`));

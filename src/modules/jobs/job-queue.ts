@@ -99,6 +99,12 @@ export abstract class JobQueue {
   abstract get(jobId: string): Promise<JobView | null>;
   /** Jobs newest first. */
   abstract list(offset: number, limit: number): Promise<{ items: JobSummary[]; total: number }>;
+  /** Connects and starts taking jobs (BullMQ); nothing to do in memory. */
+  start(): Promise<void> {
+    return Promise.resolve();
+  }
+  /** Stops taking jobs; running ones stop between two files. */
+  abstract close(): Promise<void>;
 
   /** Listens to the events of every job; returns the function that stops listening. */
   subscribe(listener: JobListener): () => void {

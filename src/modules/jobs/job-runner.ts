@@ -1,8 +1,9 @@
-import { HttpException, Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
+import { HttpException, Inject, Injectable } from '@nestjs/common';
 import { FacesConfig, facesConfig } from '../faces/faces.config';
 import { MosaicParamsDto } from '../faces/faces.dto';
 import { FacesService } from '../faces/faces.service';
 import { MnistInferenceService } from '../mnist/mnist-inference.service';
+import { ModelHandle } from '../models/model-registry';
 import { UploadsService } from '../uploads/uploads.service';
 import { FileOutcome, JobData, JobFile, ProgressEvent } from './job-queue';
 
@@ -35,8 +36,8 @@ export class JobInterrupted extends Error {
 const MODEL_WAIT_MS = 120_000;
 
 interface KindHandler {
-  /** Throws 503 while the model is not ready. */
-  check(): void;
+  /** The model the kind needs (its `get()` throws the 503 that says why it is unavailable). */
+  model: ModelHandle<unknown>;
   /** Files processed at the same time within one job. */
   lanes: number;
   process(file: JobFile, params: Record<string, unknown>): Promise<FileOutcome>;
@@ -60,7 +61,7 @@ export class JobRunner {
   ) {
     this.handlers = {
       mosaic: {
-        check: () => void faces.handle.get(),
+        model: faces.handle,
         lanes: facesEnv.FACES_WORKERS,
         process: async (file, params) => {
           const r = await faces.mosaicUploadFile(file.id, file.filename, params as MosaicParamsDto);
@@ -73,7 +74,7 @@ export class JobRunner {
         },
       },
       mnist: {
-        check: () => void mnist.classifier(),
+        model: mnist.handle,
         lanes: 2,
         process: async (file) => {
           const data = await this.uploads.read(file.id);
@@ -105,11 +106,8 @@ export class JobRunner {
 
   /** Throws 503 now when the kind's model is missing (requests are refused rather than queued to fail). */
   assertAvailable(kind: JobData['kind']): void {
-    try {
-      this.handlers[kind].check();
-    } catch (err) {
-      if (!isLoading(err)) throw err;
-    }
+    const { model } = this.handlers[kind];
+    if (model.status !== 'loading') model.get();
   }
 
   async run(ctx: RunContext): Promise<FileOutcome[]> {
@@ -153,19 +151,10 @@ export class JobRunner {
   /** Waits while the model loads (an instance that has just started); throws when it is missing. */
   private async whenReady(handler: KindHandler, signal: AbortSignal): Promise<void> {
     const deadline = Date.now() + MODEL_WAIT_MS;
-    for (;;) {
-      try {
-        handler.check();
-        return;
-      } catch (err) {
-        if (!isLoading(err) || Date.now() > deadline) throw err;
-      }
+    while (handler.model.status === 'loading' && Date.now() < deadline) {
       if (signal.aborted) throw new JobInterrupted();
       await new Promise((r) => setTimeout(r, 200));
     }
+    handler.model.get();
   }
-}
-
-function isLoading(err: unknown): boolean {
-  return err instanceof ServiceUnavailableException && /still loading/.test(err.message);
 }

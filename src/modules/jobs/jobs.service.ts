@@ -11,8 +11,6 @@ import { randomUUID } from 'node:crypto';
 import { FacesService } from '../faces/faces.service';
 import { UPLOAD_ID } from '../uploads/fs-upload-store';
 import { UploadsService } from '../uploads/uploads.service';
-import { BullJobQueue } from './bull-job-queue';
-import { InProcessJobQueue } from './in-process-job-queue';
 import { JobFile, JobKind, JobQueue, JobView } from './job-queue';
 import { JobRunner } from './job-runner';
 import { JobCreatedDto, JobListDto, MnistJobDto, MosaicJobDto } from './jobs.dto';
@@ -23,7 +21,7 @@ export const JOB_ID = UPLOAD_ID;
 
 /**
  * Creates and reads jobs over whichever JobQueue is bound (in-process or BullMQ). A job takes a snapshot
- * of its files when it is created: the `ids` given, or every upload this instance knows, newest first.
+ * of its files when it is created: the `ids` given, or every upload, newest first.
  */
 @Injectable()
 export class JobsService implements OnApplicationBootstrap, OnModuleDestroy {
@@ -38,18 +36,13 @@ export class JobsService implements OnApplicationBootstrap, OnModuleDestroy {
   ) {}
 
   onApplicationBootstrap(): void {
-    if (this.queue instanceof BullJobQueue) {
-      // Not awaited: an unreachable Redis must not keep the HTTP server from starting.
-      this.queue
-        .start()
-        .catch((err: unknown) => this.logger.error(`job queue did not start: ${String(err)}`));
-    }
+    // Not awaited: an unreachable Redis must not keep the HTTP server from starting.
+    this.queue.start().catch((err: unknown) => this.logger.error(`job queue did not start: ${String(err)}`));
     this.logger.log(`jobs: ${this.queue.backend}`);
   }
 
-  async onModuleDestroy(): Promise<void> {
-    if (this.queue instanceof BullJobQueue || this.queue instanceof InProcessJobQueue)
-      await this.queue.close();
+  onModuleDestroy(): Promise<void> {
+    return this.queue.close();
   }
 
   createMosaic(body: MosaicJobDto): Promise<JobCreatedDto> {

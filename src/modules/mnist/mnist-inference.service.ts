@@ -21,7 +21,7 @@ export interface PredictInput {
 @Injectable()
 export class MnistInferenceService {
   readonly modelDir: string;
-  private readonly handle: ModelHandle<MnistClassifier>;
+  readonly handle: ModelHandle<MnistClassifier>;
 
   constructor(
     @Inject(appConfig.KEY) app: AppConfig,

@@ -60,13 +60,22 @@ export class RedisConnections implements OnApplicationShutdown {
     return connection;
   }
 
-  /** Resolves when the shared connection answers PING; for readiness checks. */
-  async ping(): Promise<boolean> {
+  /**
+   * Whether Redis answers PING within `timeoutMs` (true without REDIS_URL); for readiness. False at once
+   * while the connection is lost, where a command would only wait in ioredis's offline queue.
+   */
+  async ping(timeoutMs = 1000): Promise<boolean> {
     if (!this.enabled) return true;
+    const client = this.client();
+    if (['reconnecting', 'close', 'end'].includes(client.status)) return false;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs)));
     try {
-      return (await this.client().ping()) === 'PONG';
+      return await Promise.race([client.ping().then((r) => r === 'PONG'), timeout]);
     } catch {
       return false;
+    } finally {
+      clearTimeout(timer);
     }
   }
 
