@@ -4,7 +4,7 @@
 #   scripts/setup-system.sh --test   plus what the test suite needs (PyTorch for the training smoke tests, ...)
 # Elsewhere it only says what is missing and how to get it; it never fails the caller for that.
 set -u
-serve_pkgs=(libfaiss-dev g++ opencv-data libopencv-objdetect-dev)
+serve_pkgs=(libfaiss-dev libopenblas0-pthread g++ opencv-data libopencv-objdetect-dev)
 test_pkgs=(python3-torch python3-numpy python3-sentencepiece python3-onnx python3-opencv chromium fonts-nanum redis-server nginx-light)
 pkgs=("${serve_pkgs[@]}")
 [ "${1:-}" = "--test" ] && pkgs+=("${test_pkgs[@]}")
