@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import request from 'supertest';
 import { TestApp } from '../support/app';
-import { CHATBOT_DATA, OUR_CORPUS, startChatApp } from '../support/chat-fixtures';
+import { CHATBOT_DATA, OUR_CORPUS, OUR_CORPUS_SIZE, startChatApp } from '../support/chat-fixtures';
 
 describe('chat corpus: reload under load, bad corpora (real app)', () => {
   let t: TestApp;
@@ -91,9 +91,9 @@ describe('chat corpus configuration', () => {
       const models = await request(t.url).get('/models').expect(200);
       const model = models.body.models.find((m: { name: string }) => m.name === 'chat-retrieval');
       expect(model.details).toMatchObject({
-        entries: 464 + 11823,
+        entries: OUR_CORPUS_SIZE + 11823,
         files: [
-          { name: 'ko-smalltalk.jsonl', format: 'jsonl', entries: 464 },
+          { name: 'ko-smalltalk.jsonl', format: 'jsonl', entries: OUR_CORPUS_SIZE },
           { name: 'ChatbotData.csv', format: 'chatbotdata-csv', entries: 11823 },
         ],
       });

@@ -5,12 +5,18 @@ import { connectChat, next, parseSse, ScriptedGenerator, startChatApp } from '..
 
 const UNKNOWN = '양자역학의 불확정성 원리를 수식으로 증명해 주세요';
 
-/** The chat policy hands unmatched messages to whatever is bound to CHAT_GENERATOR. */
+/**
+ * The chat policy hands unmatched messages to whatever is bound to CHAT_GENERATOR. The out-of-scope side is
+ * off here (CHAT_OUT_OF_SCOPE_FILE empty), so that any unmatched message reaches the generator.
+ */
 describe('chat → generator seam (real app, scripted generator)', () => {
   let t: TestApp;
   const gen = new ScriptedGenerator();
   beforeAll(async () => {
-    t = await startChatApp({ CHAT_RATE_LIMIT_IP_PER_MIN: '0' }, { generator: gen });
+    t = await startChatApp(
+      { CHAT_RATE_LIMIT_IP_PER_MIN: '0', CHAT_OUT_OF_SCOPE_FILE: '' },
+      { generator: gen },
+    );
   });
   afterAll(() => t.close());
   beforeEach(() => {
@@ -120,6 +126,46 @@ describe('chat → generator seam (real app, scripted generator)', () => {
     await waitFor(() => gen.aborted > aborted);
   });
 
+  it('asks for CHAT_REPLY_CANDIDATES replies, sends the best one and streams it once chosen', async () => {
+    gen.mode = 'candidates';
+    const c = (text: string, logProb: number) => ({
+      text,
+      pieces: text.split(/(?<= )/),
+      logProb,
+      scoredTokens: 4,
+      finishReason: 'eos',
+    });
+    gen.candidates = [
+      c('좋은 건강', -2),
+      c('정말 좋은 생각이네요.', -3),
+      c('그래요 그래요 그래요 그래요', -1),
+    ];
+    const res = await request(t.url).post('/chat/stream').send({ message: UNKNOWN }).expect(200);
+    expect(gen.calls.at(-1)!.candidates).toBe(4);
+    const events = parseSse(res.text);
+    const tokens = events.filter((e) => e.event === 'token').map((e) => (e.data as { text: string }).text);
+    expect(tokens).toEqual(['정말 ', '좋은 ', '생각이네요.']);
+    expect(events.at(-1)!.data).toMatchObject({
+      source: 'generation',
+      reply: '정말 좋은 생각이네요.',
+      reason: null,
+    });
+  });
+
+  it('sends the fallback (reason low_quality) when every candidate is under the gate, and streams only it', async () => {
+    gen.mode = 'candidates';
+    gen.candidates = [
+      { text: '좋은 건강', pieces: ['좋은 ', '건강'], logProb: -40, scoredTokens: 4, finishReason: 'eos' },
+    ];
+    const res = await request(t.url).post('/chat/stream').send({ message: UNKNOWN }).expect(200);
+    const events = parseSse(res.text);
+    const done = events.at(-1)!.data as { reply: string };
+    expect(done).toMatchObject({ source: 'fallback', reason: 'low_quality', intent: null });
+    const streamed = events.filter((e) => e.event === 'token').map((e) => (e.data as { text: string }).text);
+    expect(streamed.join('')).toBe(done.reply);
+    expect(streamed.join('')).not.toContain('건강');
+  });
+
   it('emits generated tokens before the reply over socket.io, and aborts on disconnect', async () => {
     const { socket } = await connectChat(t.url);
     const events: string[] = [];
@@ -147,3 +193,29 @@ async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/** With the out-of-scope anchors (the default), a request that is not small talk never reaches the generator. */
+describe('chat policy: out of scope (real app, real corpus and anchors, scripted generator)', () => {
+  let t: TestApp;
+  const gen = new ScriptedGenerator();
+  beforeAll(async () => {
+    t = await startChatApp({ CHAT_RATE_LIMIT_IP_PER_MIN: '0' }, { generator: gen });
+  });
+  afterAll(() => t.close());
+
+  it.each([UNKNOWN, '파이썬으로 퀵소트 구현해줘', '내일 서울 강수확률 몇 퍼센트야?'])(
+    'declines %s with reason out_of_scope, naming what the bot can do',
+    async (message) => {
+      const res = await request(t.url).post('/chat').send({ message }).expect(200);
+      expect(res.body).toMatchObject({ source: 'fallback', reason: 'out_of_scope', intent: null });
+      expect(res.body.reply).toMatch(/숫자 인식/);
+      expect(gen.calls).toEqual([]);
+    },
+  );
+
+  it('still answers small talk from the corpus', async () => {
+    const res = await request(t.url).post('/chat').send({ message: '안녕하세요' }).expect(200);
+    expect(res.body).toMatchObject({ source: 'retrieval', intent: 'greeting', reason: null });
+    expect(res.body.reply).toMatch(/감사합니다[.!]$/);
+  });
+});

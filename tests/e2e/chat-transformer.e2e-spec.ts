@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { TestApp } from '../support/app';
-import { makeTinyEncoder, startChatApp, TinyEncoder } from '../support/chat-fixtures';
+import { makeTinyEncoder, OUR_CORPUS_SIZE, startChatApp, TinyEncoder } from '../support/chat-fixtures';
 
 /** CHAT_EMBEDDER=transformer: the encoder is a model of the registry and the index is built with it. */
 describe('chat with a transformer sentence encoder (real app, tiny BERT made by our script)', () => {
@@ -59,7 +59,7 @@ describe('chat with a transformer sentence encoder (real app, tiny BERT made by 
 
   it('reloads the corpus with the same encoder', async () => {
     const res = await request(t.url).post('/chat/corpus/reload').expect(200);
-    expect(res.body).toMatchObject({ entries: 464, origin: 'loaded' });
+    expect(res.body).toMatchObject({ entries: OUR_CORPUS_SIZE, origin: 'loaded' });
   });
 });
 

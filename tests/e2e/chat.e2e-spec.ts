@@ -2,7 +2,13 @@ import { readFileSync } from 'node:fs';
 import request from 'supertest';
 import { ChatRetrievalService } from '../../src/modules/chat/chat-retrieval.service';
 import { FALLBACK_REPLIES } from '../../src/modules/chat/chat.service';
-import { OUR_CORPUS, parseSse, startChatApp } from '../support/chat-fixtures';
+import {
+  OUR_CORPUS,
+  OUR_CORPUS_SIZE,
+  OUR_INTENT_COUNT,
+  parseSse,
+  startChatApp,
+} from '../support/chat-fixtures';
 import { TestApp } from '../support/app';
 
 const ENDS_WITH_THANKS = /감사합니다[.!]$/;
@@ -223,7 +229,7 @@ describe('chat over REST (real app, real FAISS index)', () => {
     expect(model).toMatchObject({ status: 'ready', required: true, task: 'sentence-similarity' });
     expect(model.details).toMatchObject({
       entries: readFileSync(OUR_CORPUS, 'utf8').trim().split('\n').length,
-      intents: 15,
+      intents: OUR_INTENT_COUNT,
       embedder: 'hashed-ngram',
       dim: 2048,
     });
@@ -232,9 +238,9 @@ describe('chat over REST (real app, real FAISS index)', () => {
   it('reloads the corpus (same files: the saved index is loaded)', async () => {
     const res = await request(t.url).post('/chat/corpus/reload').expect(200);
     expect(res.body).toMatchObject({
-      entries: 464,
+      entries: OUR_CORPUS_SIZE,
       origin: 'loaded',
-      files: [{ name: 'ko-smalltalk.jsonl', format: 'jsonl', entries: 464 }],
+      files: [{ name: 'ko-smalltalk.jsonl', format: 'jsonl', entries: OUR_CORPUS_SIZE }],
     });
     expect(res.body.intents.greeting).toBe(40);
     await chat({ message: '안녕하세요' }).expect(200);

@@ -1,14 +1,26 @@
 import { HttpException, HttpStatus, ModuleMetadata, ServiceUnavailableException } from '@nestjs/common';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { io, Socket } from 'socket.io-client';
-import { CHAT_GENERATOR, ChatGenerationRequest, ChatGenerator } from '../../src/modules/chat/chat-generator';
+import {
+  CHAT_GENERATOR,
+  ChatGenerationRequest,
+  ChatGenerator,
+  GeneratedReply,
+} from '../../src/modules/chat/chat-generator';
 import { REPO_ROOT, SHARED, startApp, TestApp } from './app';
 
 export const CHATBOT_DATA = path.join(SHARED, 'chatbot', 'ChatbotData.csv');
 export const OUR_CORPUS = path.join(REPO_ROOT, 'corpus', 'ko-smalltalk.jsonl');
+const ourRows = readFileSync(OUR_CORPUS, 'utf8')
+  .split('\n')
+  .filter((l) => l.trim() !== '')
+  .map((l) => JSON.parse(l) as { q: string; a: string; intent: string });
+/** Questions in our corpus, and its intents (counted from the file, so tests follow the corpus as it grows). */
+export const OUR_CORPUS_SIZE = ourRows.length;
+export const OUR_INTENT_COUNT = new Set(ourRows.map((r) => r.intent)).size;
 
 /** Bound to CHAT_GENERATOR when a test gives none: the chat never hands over (it answers with its fallback). */
 export const NO_GENERATOR: ChatGenerator = {
@@ -86,9 +98,11 @@ export function parseSse(text: string): { event: string; data: unknown }[] {
  */
 export class ScriptedGenerator implements ChatGenerator {
   ready = true;
-  mode: 'reply' | 'busy' | 'unavailable' | 'crash' | 'empty' | 'hang' = 'reply';
+  mode: 'reply' | 'busy' | 'unavailable' | 'crash' | 'empty' | 'hang' | 'candidates' = 'reply';
   text = '생성된 답변 입니다';
-  readonly calls: { message: string; history: ChatGenerationRequest['history'] }[] = [];
+  /** What mode 'candidates' returns (as TextGenerator does when asked for candidates). */
+  candidates: GeneratedReply[] = [];
+  readonly calls: { message: string; history: ChatGenerationRequest['history']; candidates?: number }[] = [];
   aborted = 0;
   /** Resolves when a generation starts. */
   private started?: () => void;
@@ -97,8 +111,10 @@ export class ScriptedGenerator implements ChatGenerator {
     return new Promise((resolve) => (this.started = resolve));
   }
 
-  async generate(req: ChatGenerationRequest): Promise<{ text: string; tokens: number }> {
-    this.calls.push({ message: req.message, history: req.history });
+  async generate(
+    req: ChatGenerationRequest,
+  ): Promise<{ text: string; tokens: number; candidates?: GeneratedReply[] }> {
+    this.calls.push({ message: req.message, history: req.history, candidates: req.candidates });
     this.started?.();
     req.signal.addEventListener('abort', () => this.aborted++);
     switch (this.mode) {
@@ -115,6 +131,8 @@ export class ScriptedGenerator implements ChatGenerator {
         throw new Error('worker crashed');
       case 'empty':
         return { text: '  ', tokens: 0 };
+      case 'candidates':
+        return { text: this.candidates[0]?.text ?? '', tokens: 0, candidates: this.candidates };
       case 'hang':
         await new Promise<void>((_resolve, reject) => {
           req.signal.addEventListener('abort', () => reject(new Error('aborted')));

@@ -40,10 +40,26 @@ export interface ChatGenerationRequest {
   /** Called for each generated piece of text, in order, so transports can stream it. */
   onToken?: (text: string, index: number) => void;
   options?: GenerationOverrides;
+  /** Sample this many replies and return them all (nothing streamed): the chat chooses and streams one. */
+  candidates?: number;
+}
+
+/** One sampled reply with what the chat needs to rank it (see rankReplies). */
+export interface GeneratedReply {
+  text: string;
+  /** The text each token adds, in order. */
+  pieces: string[];
+  /** Sum of its tokens' log-probabilities (temperature 1), the final </s> included when produced. */
+  logProb: number;
+  scoredTokens: number;
+  /** eos, length, deadline or cancelled. */
+  finishReason: string;
 }
 
 export interface ChatGenerator {
   /** False while its model is loading or missing; ChatService then answers with the fallback instead. */
   readonly ready: boolean;
-  generate(req: ChatGenerationRequest): Promise<{ text: string; tokens: number }>;
+  generate(
+    req: ChatGenerationRequest,
+  ): Promise<{ text: string; tokens: number; candidates?: GeneratedReply[] }>;
 }

@@ -13,7 +13,7 @@ import { ChatConfig, chatConfig } from './chat.config';
 import { CorpusError } from './corpus/corpus-loader';
 import { ENCODER_HINT, loadSentenceEncoder, SentenceEncoder } from './embedding/transformer.embedder';
 import { buildRetrieval, Retrieval, RetrievalSettings } from './retrieval';
-import { embedderFactory, retrievalSettings } from './retrieval-settings';
+import { embedderFactory, retrievalSettings, usesEncoder } from './retrieval-settings';
 
 export const RETRIEVAL_MODEL = 'chat-retrieval';
 export const ENCODER_MODEL = 'chat-encoder';
@@ -39,7 +39,7 @@ export class ChatRetrievalService {
     @Inject(chatConfig.KEY) private readonly config: ChatConfig,
   ) {
     this.settings = retrievalSettings(app, config);
-    if (config.CHAT_EMBEDDER === 'transformer') {
+    if (usesEncoder(config)) {
       this.encoder = registry.register<SentenceEncoder>({
         name: ENCODER_MODEL,
         task: 'feature-extraction',
@@ -47,7 +47,13 @@ export class ChatRetrievalService {
         required: true,
         hint: ENCODER_HINT,
         load: () => loadSentenceEncoder(app.MODELS_DIR, config.CHAT_ENCODER_MODEL),
-        describe: (e) => ({ modelType: e.modelType, dim: e.dim, pooling: 'mean', sha256: e.sha256 }),
+        describe: (e) => ({
+          modelType: e.modelType,
+          dim: e.dim,
+          pooling: 'mean',
+          sha256: e.sha256,
+          ...(e.scores ? { scores: e.scores } : {}),
+        }),
         dispose: (e) => e.pipe.dispose(),
       });
     }

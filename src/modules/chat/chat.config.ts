@@ -13,20 +13,20 @@ import {
 } from 'class-validator';
 import { defineConfig, EnvList, Expose } from '../../config/env';
 import { INDEX_KINDS, IndexKind } from './index/corpus-index';
+import { PolicyCalibration } from './policy/reply-policy';
 
-export const EMBEDDERS = ['hashed-ngram', 'transformer'] as const;
+export const EMBEDDERS = ['hashed-ngram', 'transformer', 'fusion'] as const;
 export type EmbedderKind = (typeof EMBEDDERS)[number];
 
 /**
- * The score threshold of each embedder when CHAT_MIN_SCORE is unset. hashed-ngram: measured with
- * `npm run eval:chat` on the default corpus: 96.9% of the eval questions are answered with the right intent,
- * and 12% of out-of-scope questions (ChatbotData's breakup and love rows) would be answered rather than sent
- * to the generator or fallback (0.35: 95.0% / 7%; 0.25: 98.1% / 22%). transformer: a starting point for
- * sentence encoders such as ko-sroberta-multitask; measure yours with the same command.
+ * The policy's thresholds for each embedder when the variables are unset, calibrated by
+ * `npm run calibrate:chat` on the training files only (leave-one-out over corpus/ko-smalltalk.jsonl and
+ * corpus/out-of-scope.jsonl); the eval sets in corpus/eval/ are never used to choose them.
  */
-export const DEFAULT_MIN_SCORE: Record<EmbedderKind, number> = {
-  'hashed-ngram': 0.3,
-  transformer: 0.6,
+export const DEFAULT_CALIBRATION: Record<EmbedderKind, PolicyCalibration> = {
+  'hashed-ngram': { answer: 0.3, margin: 0.0, outOfScope: 0.3 },
+  transformer: { answer: 0.6, margin: 0.0, outOfScope: 0.6 },
+  fusion: { answer: 0.45, margin: 0.0, outOfScope: 0.45 },
 };
 
 /** Variables of the chat module (namespace "chat"). */
@@ -41,12 +41,19 @@ export class ChatEnv {
   /** Where built FAISS indexes are kept; unset: `<CORPUS_DIR>/.index`. */
   @Expose() @IsOptional() @IsString() CHAT_INDEX_DIR?: string;
   @Expose() @IsIn(EMBEDDERS) CHAT_EMBEDDER: EmbedderKind = 'hashed-ngram';
+  /** Weight of the n-gram similarity in CHAT_EMBEDDER=fusion (the encoder's is 1 − this). */
+  @Expose() @IsNumber() @Min(0) @Max(1) CHAT_FUSION_WEIGHT: number = 0.5;
+  /**
+   * Requests the bot declines (knowledge, tasks, code…), relative to CORPUS_DIR unless absolute; a message
+   * nearer to them than to the corpus gets the fallback with reason out_of_scope. Empty: none.
+   */
+  @Expose() @IsString() CHAT_OUT_OF_SCOPE_FILE: string = 'out-of-scope.jsonl';
   /** Folder under MODELS_DIR of the sentence encoder (Hugging Face layout) for CHAT_EMBEDDER=transformer. */
   @Expose()
   @Matches(/^(?!.*\.\.)[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)?$/, {
     message: 'CHAT_ENCODER_MODEL must be a folder name under MODELS_DIR (optionally owner/name)',
   })
-  CHAT_ENCODER_MODEL: string = 'ko-sroberta-multitask';
+  CHAT_ENCODER_MODEL: string = 'ko-sentence-encoder';
   /** Vector length of the hashed-ngram embedder. */
   @Expose() @IsInt() @Min(64) @Max(65536) CHAT_EMBED_DIM: number = 2048;
   @Expose() @IsIn(INDEX_KINDS) CHAT_INDEX: IndexKind = 'flat';
@@ -58,13 +65,29 @@ export class ChatEnv {
   @Expose() @IsInt() @Min(1) @Max(1_000_000) CHAT_IVF_NPROBE: number = 16;
   /** Nearest questions looked at per message. */
   @Expose() @IsInt() @Min(1) @Max(100) CHAT_TOP_K: number = 5;
-  /** Cosine similarity a match needs to be answered from the corpus; unset: the embedder's default. */
+  /** Cosine similarity a match needs to be answered from the corpus; unset: the embedder's calibration. */
   @Expose() @IsOptional() @IsNumber() @Min(-1) @Max(1) CHAT_MIN_SCORE?: number;
+  /** How much closer than the nearest out-of-scope request a match must be; unset: the calibration. */
+  @Expose() @IsOptional() @IsNumber() @Min(-2) @Max(2) CHAT_ANSWER_MARGIN?: number;
+  /** Similarity to an out-of-scope request at which an unanswered message is declined; unset: the calibration. */
+  @Expose() @IsOptional() @IsNumber() @Min(-1) @Max(1) CHAT_OUT_OF_SCOPE_MIN_SCORE?: number;
   /**
    * Corpus files rank in CHAT_CORPUS_FILES order: an earlier file's match that clears CHAT_MIN_SCORE wins
    * unless a later file matches better by more than this. 0: simply the best match of any file.
    */
   @Expose() @IsNumber() @Min(0) @Max(2) CHAT_PRIORITY_MARGIN: number = 0.5;
+  /**
+   * Replies the generator samples per message (one batch); the chat sends the best by rankReplies, or the
+   * fallback (reason low_quality) when the best scores under CHAT_REPLY_GATE. 1 with temperature 0: greedy.
+   */
+  @Expose() @IsInt() @Min(1) @Max(8) CHAT_REPLY_CANDIDATES: number = 4;
+  /** Weight of the message–reply similarity in a generated reply's score. */
+  @Expose() @IsNumber() @Min(0) @Max(10) CHAT_REPLY_RELEVANCE_WEIGHT: number = 1;
+  /**
+   * The score a generated reply needs to be sent (mean log-probability + weight · similarity − penalties);
+   * calibrated by `npm run eval:generation -- --calibrate` on half of the held-out ChatbotData questions.
+   */
+  @Expose() @IsNumber() @Min(-100) @Max(100) CHAT_REPLY_GATE: number = -2.5;
   /** Turns of history kept per session (and given to the generator). */
   @Expose() @IsInt() @Min(1) @Max(1000) CHAT_HISTORY_TURNS: number = 10;
   /** A session idle this long is forgotten. */
@@ -85,6 +108,15 @@ export class ChatEnv {
 export const chatConfig = defineConfig('chat', ChatEnv);
 export type ChatConfig = ConfigType<typeof chatConfig>;
 
+export function calibration(config: ChatConfig): PolicyCalibration {
+  const d = DEFAULT_CALIBRATION[config.CHAT_EMBEDDER];
+  return {
+    answer: config.CHAT_MIN_SCORE ?? d.answer,
+    margin: config.CHAT_ANSWER_MARGIN ?? d.margin,
+    outOfScope: config.CHAT_OUT_OF_SCOPE_MIN_SCORE ?? d.outOfScope,
+  };
+}
+
 export function minScore(config: ChatConfig): number {
-  return config.CHAT_MIN_SCORE ?? DEFAULT_MIN_SCORE[config.CHAT_EMBEDDER];
+  return calibration(config).answer;
 }

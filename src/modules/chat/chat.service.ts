@@ -6,7 +6,9 @@ import { MetricsService } from '../metrics/metrics.service';
 import { ModelRegistry } from '../models/model-registry';
 import { CHAT_GENERATOR, ChatGenerator, ChatSource, ChatTurn, GenerationOverrides } from './chat-generator';
 import { RETRIEVAL_MODEL, ChatRetrievalService } from './chat-retrieval.service';
-import { ChatConfig, chatConfig, minScore } from './chat.config';
+import { calibration, ChatConfig, chatConfig } from './chat.config';
+import { decide, FallbackReason, PolicyCalibration } from './policy/reply-policy';
+import { rankReplies } from './reply/reply-chooser';
 import { Retrieval, RetrievalHit } from './retrieval';
 import { SESSION_LOCK, SessionLock } from './session/session-lock';
 import { SESSION_STORE, SessionStore } from './session/session-store';
@@ -22,6 +24,8 @@ export interface ChatReply {
   score: number | null;
   /** The corpus question that matched; null unless source is "retrieval". */
   matched: string | null;
+  /** Why the bot fell back (out_of_scope, no_generator, generator_failed, low_quality); null otherwise. */
+  reason: FallbackReason | null;
   latencyMs: number;
 }
 
@@ -43,12 +47,22 @@ export interface SessionTurnAppended {
   turn: ChatTurn;
 }
 
+/** What the bot says to a request outside small talk: that it cannot help, and what it can do. */
+export const OUT_OF_SCOPE_REPLIES = [
+  '죄송해요, 그건 제가 도와드릴 수 없는 요청이에요. 저는 일상 대화(안부, 기분, 식사, 날씨, 일과 공부, 취미 이야기)를 나누고, 손글씨 숫자 인식(MNIST)과 사진 속 얼굴 모자이크를 할 수 있어요.',
+  '아쉽지만 그런 질문이나 작업은 제가 할 수 없어요. 인터넷 검색이나 실시간 정보도 없고요. 대신 가벼운 수다, 손글씨 숫자 인식(MNIST), 얼굴 모자이크는 도와드릴 수 있어요!',
+  '그건 제 능력 밖이에요. 정확한 정보가 필요하면 전문 서비스를 이용해 주세요. 저와는 일상 이야기를 나누거나, 손글씨 숫자 인식(MNIST)과 얼굴 모자이크 기능을 써 보실 수 있어요.',
+];
+
 /** What the bot says when it has no answer: what it can do, politely. */
 export const FALLBACK_REPLIES = [
   '죄송해요, 그 말은 아직 잘 이해하지 못했어요. 저는 인사나 안부, 식사와 날씨 이야기, 농담 같은 가벼운 대화를 할 수 있고, 손글씨 숫자 인식(MNIST)과 얼굴 모자이크도 도와드릴 수 있어요. 다르게 한 번 더 말씀해 주시겠어요?',
   '음, 제가 잘 모르는 이야기예요. 대신 인사, 안부, 날씨, 식사, 농담 같은 일상 대화는 자신 있어요. 손글씨 숫자 인식(MNIST)과 얼굴 모자이크 기능도 있으니 필요하면 말씀해 주세요!',
   '미안해요, 아직 그 질문에는 답을 못 드려요. 가벼운 대화(인사, 안부, 식사, 날씨, 농담)와 손글씨 숫자 인식(MNIST), 얼굴 모자이크는 도와드릴 수 있어요. "도움말"이라고 물어보셔도 좋아요.',
 ];
+
+/** The generator said nothing. */
+class EmptyGeneration extends Error {}
 
 /** A greeting when the corpus has none (it always ends in thanks, as the corpus greetings do). */
 const BUILT_IN_GREETING =
@@ -65,7 +79,7 @@ const AVOID_RECENT = 3;
 @Injectable()
 export class ChatService {
   private readonly logger = new Logger('ChatService');
-  private readonly threshold: number;
+  private readonly calibration: PolicyCalibration;
   private readonly replies: Counter<'source'>;
   /**
    * Every turn this instance appends to a session (REST, SSE, socket.io alike), after it is stored. The
@@ -82,7 +96,7 @@ export class ChatService {
     metrics: MetricsService,
     @Optional() @Inject(CHAT_GENERATOR) private readonly generator?: ChatGenerator,
   ) {
-    this.threshold = minScore(config);
+    this.calibration = calibration(config);
     this.replies = new Counter({
       name: 'chat_replies_total',
       help: 'Chat replies by what answered them (retrieval, generation, fallback).',
@@ -92,7 +106,12 @@ export class ChatService {
   }
 
   get minScore(): number {
-    return this.threshold;
+    return this.calibration.answer;
+  }
+
+  /** The policy's thresholds in use. */
+  get policy(): PolicyCalibration {
+    return { ...this.calibration };
   }
 
   get hasGenerator(): boolean {
@@ -118,18 +137,21 @@ export class ChatService {
   ): Promise<ChatReply> {
     const retrieval = this.retrieval.get();
     const history = (await this.sessions.get(sessionId)) ?? [];
-    const hits = await this.registry.timeInference(RETRIEVAL_MODEL, () =>
-      retrieval.search(message, this.config.CHAT_TOP_K),
+    const seen = await this.registry.timeInference(RETRIEVAL_MODEL, () =>
+      retrieval.inspect(message, this.config.CHAT_TOP_K),
     );
-    const hit = retrieval.pick(hits, this.threshold, this.config.CHAT_PRIORITY_MARGIN);
+    const hit = retrieval.pick(seen.hits, this.calibration.answer, this.config.CHAT_PRIORITY_MARGIN);
+    const decision = decide(hit, seen.outOfScope, this.calibration);
 
     let answer: Omit<ChatReply, 'sessionId' | 'latencyMs'>;
-    if (hit && hit.score >= this.threshold) {
-      answer = this.fromCorpus(retrieval, hit, history);
+    if (decision.route === 'retrieval') {
+      answer = this.fromCorpus(retrieval, decision.hit, history);
+    } else if (decision.route === 'fallback') {
+      answer = this.fallback(history, decision.reason);
     } else if (this.generator?.ready) {
-      answer = await this.generate(message, history, opts);
+      answer = await this.generate(message, history, opts, retrieval);
     } else {
-      answer = this.fallback(history);
+      answer = this.fallback(history, 'no_generator');
     }
     await this.remember(sessionId, message, answer);
     return { ...answer, sessionId, latencyMs: Math.round((performance.now() - started) * 10) / 10 };
@@ -160,9 +182,17 @@ export class ChatService {
         intent: 'greeting',
         score: round(hit.score),
         matched: hit.entry.q,
+        reason: null,
       };
     } else {
-      answer = { reply: BUILT_IN_GREETING, source: 'fallback', intent: null, score: null, matched: null };
+      answer = {
+        reply: BUILT_IN_GREETING,
+        source: 'fallback',
+        intent: null,
+        score: null,
+        matched: null,
+        reason: 'no_generator',
+      };
     }
     if (name) answer.reply = `${name.endsWith('님') ? name : `${name}님`}, ${answer.reply}`;
     await this.remember(id, name ? `${name}: 안녕하세요` : '안녕하세요', answer);
@@ -196,38 +226,66 @@ export class ChatService {
       intent: hit.entry.intent,
       score: round(hit.score),
       matched: hit.entry.q,
+      reason: null,
     };
   }
 
-  private async generate(message: string, history: ChatTurn[], opts: ReplyOptions) {
+  /**
+   * Samples CHAT_REPLY_CANDIDATES replies in one batch, ranks them (rankReplies) and streams the best one
+   * once it is chosen, or answers with the fallback when even the best is under the quality gate.
+   */
+  private async generate(message: string, history: ChatTurn[], opts: ReplyOptions, retrieval: Retrieval) {
     const signal = opts.signal ?? new AbortController().signal;
     try {
       const out = await this.generator!.generate({
         message,
         history,
         signal,
+        // Only a generator that cannot return candidates streams through this itself.
         onToken: opts.onToken,
         options: opts.generation,
+        candidates: opts.generation?.temperature === 0 ? 1 : this.config.CHAT_REPLY_CANDIDATES,
       });
-      const text = out.text.trim();
-      if (text.length > 0)
-        return { reply: text, source: 'generation' as const, intent: null, score: null, matched: null };
-      this.logger.warn('the generator returned an empty reply; answering with the fallback');
+      if (signal.aborted) throw new HttpException('The request was cancelled.', 499);
+      if (!out.candidates) return this.generated(out.text);
+      const ranked = await rankReplies(message, out.candidates, retrieval.embedder, {
+        relevanceWeight: this.config.CHAT_REPLY_RELEVANCE_WEIGHT,
+        gate: this.config.CHAT_REPLY_GATE,
+      });
+      const best = ranked[0];
+      if (best && best.score < this.config.CHAT_REPLY_GATE) return this.fallback(history, 'low_quality');
+      if (best) {
+        // Streamed once chosen: the stream is the reply that is sent, never a candidate that lost.
+        best.candidate.pieces.forEach((piece, i) => piece && opts.onToken?.(piece, i));
+        return this.generated(best.candidate.text);
+      }
+      this.logger.warn('the generator returned no usable reply; answering with the fallback');
     } catch (err) {
       // 429 (busy), 503 (loading) and the like reach the client as they are; so does a client going away.
       if (err instanceof HttpException || signal.aborted) throw err;
+      if (err instanceof EmptyGeneration) {
+        this.logger.warn('the generator returned an empty reply; answering with the fallback');
+        return this.fallback(history, 'generator_failed');
+      }
       this.logger.error({ err }, 'the generator failed; answering with the fallback');
     }
-    return this.fallback(history);
+    return this.fallback(history, 'generator_failed');
   }
 
-  private fallback(history: ChatTurn[]) {
+  private generated(text: string) {
+    const reply = text.trim();
+    if (reply.length === 0) throw new EmptyGeneration();
+    return { reply, source: 'generation' as const, intent: null, score: null, matched: null, reason: null };
+  }
+
+  private fallback(history: ChatTurn[], reason: FallbackReason) {
     return {
-      reply: vary(FALLBACK_REPLIES, history),
+      reply: vary(reason === 'out_of_scope' ? OUT_OF_SCOPE_REPLIES : FALLBACK_REPLIES, history),
       source: 'fallback' as const,
       intent: null,
       score: null,
       matched: null,
+      reason,
     };
   }
 

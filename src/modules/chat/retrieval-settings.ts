@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { AppConfig } from '../../config/app.config';
 import { ChatConfig } from './chat.config';
 import { EmbedderFactory } from './embedding/embedder';
+import { FusionFactory } from './embedding/fusion.embedder';
 import { HASHED_NGRAM_DEFAULTS, HashedNgramFactory } from './embedding/hashed-ngram.embedder';
 import { SentenceEncoder, TransformerFactory } from './embedding/transformer.embedder';
 import { IndexOptions } from './index/corpus-index';
@@ -21,6 +22,9 @@ export function retrievalSettings(app: AppConfig, chat: ChatConfig): RetrievalSe
   return {
     corpusDir,
     files: chat.CHAT_CORPUS_FILES,
+    outOfScopeFile: chat.CHAT_OUT_OF_SCOPE_FILE
+      ? path.resolve(corpusDir, chat.CHAT_OUT_OF_SCOPE_FILE)
+      : undefined,
     indexDir: chat.CHAT_INDEX_DIR ? path.resolve(chat.CHAT_INDEX_DIR) : path.join(corpusDir, '.index'),
     index,
   };
@@ -28,9 +32,17 @@ export function retrievalSettings(app: AppConfig, chat: ChatConfig): RetrievalSe
 
 /** The configured embedder: the built-in hashed n-grams, or a loaded sentence encoder. */
 export function embedderFactory(chat: ChatConfig, encoder?: SentenceEncoder): EmbedderFactory {
-  if (chat.CHAT_EMBEDDER === 'transformer') {
-    if (!encoder) throw new Error('CHAT_EMBEDDER=transformer needs the sentence encoder to be loaded');
-    return new TransformerFactory(encoder);
-  }
-  return new HashedNgramFactory({ ...HASHED_NGRAM_DEFAULTS, dim: chat.CHAT_EMBED_DIM });
+  const ngram = new HashedNgramFactory({ ...HASHED_NGRAM_DEFAULTS, dim: chat.CHAT_EMBED_DIM });
+  if (chat.CHAT_EMBEDDER === 'hashed-ngram') return ngram;
+  if (!encoder)
+    throw new Error(`CHAT_EMBEDDER=${chat.CHAT_EMBEDDER} needs the sentence encoder to be loaded`);
+  const learned = new TransformerFactory(encoder);
+  return chat.CHAT_EMBEDDER === 'fusion'
+    ? new FusionFactory(ngram, learned, chat.CHAT_FUSION_WEIGHT)
+    : learned;
+}
+
+/** Whether the configured embedder needs the sentence encoder. */
+export function usesEncoder(chat: ChatConfig): boolean {
+  return chat.CHAT_EMBEDDER !== 'hashed-ngram';
 }

@@ -2,12 +2,14 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Corpus, CorpusEntry, loadCorpus } from './corpus/corpus-loader';
+import { loadOutOfScopeFile, OutOfScopeFile } from './corpus/out-of-scope-loader';
 import { Embedder, EmbedderFactory, EmbedderState } from './embedding/embedder';
 import { CorpusIndex, indexBuildId, IndexOptions } from './index/corpus-index';
+import { OutOfScopeHit } from './policy/reply-policy';
 import { compactKey } from './text/normalize';
 
 /** Bump when the saved files change shape. */
-const INDEX_FORMAT = 2;
+const INDEX_FORMAT = 3;
 /** Index files kept in the index folder (other configurations, older corpora); older ones are deleted. */
 const KEEP_INDEXES = 6;
 
@@ -22,6 +24,8 @@ export interface RetrievalHit {
 export interface RetrievalSettings {
   corpusDir: string;
   files: readonly string[];
+  /** Requests the bot declines (absolute path); undefined: no out-of-scope side. */
+  outOfScopeFile?: string;
   indexDir: string;
   index: IndexOptions;
 }
@@ -35,6 +39,19 @@ interface IndexMetadata {
   embedder: { id: string; state?: EmbedderState };
   index: string;
   corpus: { name: string; sha256: string; entries: number }[];
+  outOfScope?: { name: string; sha256: string; entries: number };
+}
+
+/** The out-of-scope anchors and their FAISS index, embedded like the corpus questions. */
+export interface OutOfScopeSet {
+  file: OutOfScopeFile;
+  index: CorpusIndex;
+}
+
+/** What the policy looks at for one message: the corpus matches and the nearest out-of-scope anchor. */
+export interface Inspection {
+  hits: RetrievalHit[];
+  outOfScope?: OutOfScopeHit;
 }
 
 /**
@@ -58,6 +75,7 @@ export class Retrieval {
     /** `built`: embedded now; `loaded`: read from the index folder. */
     readonly origin: 'built' | 'loaded',
     readonly loadMs: number,
+    readonly outOfScope?: OutOfScopeSet,
   ) {
     if (shards.length !== corpus.files.length) throw new Error('one index per corpus file is expected');
     let offset = 0;
@@ -86,6 +104,11 @@ export class Retrieval {
    * file.
    */
   async search(message: string, k: number): Promise<RetrievalHit[]> {
+    return (await this.inspect(message, k)).hits;
+  }
+
+  /** search() plus the nearest out-of-scope anchor, from one embedding of the message. */
+  async inspect(message: string, k: number): Promise<Inspection> {
     const [vector] = await this.embedder.embed([message]);
     const hits: RetrievalHit[] = [];
     this.shards.forEach((shard, f) => {
@@ -94,7 +117,10 @@ export class Retrieval {
         hits.push({ id, entry: this.corpus.entries[id], score: h.score });
       }
     });
-    return hits.sort((a, b) => (Math.abs(a.score - b.score) < 1e-5 ? a.id - b.id : b.score - a.score));
+    hits.sort((a, b) => (Math.abs(a.score - b.score) < 1e-5 ? a.id - b.id : b.score - a.score));
+    const top = this.outOfScope?.index.search(vector, 1)[0];
+    const anchor = top && this.outOfScope!.file.entries[top.id];
+    return { hits, outOfScope: anchor && { q: anchor.q, kind: anchor.kind, score: top.score } };
   }
 
   /**
@@ -141,18 +167,27 @@ export class Retrieval {
       files: this.corpus.files.map((f) => ({ name: f.name, format: f.format, entries: f.entries.length })),
       fingerprint: this.fingerprint,
       origin: this.origin,
+      outOfScope: this.outOfScope
+        ? { file: this.outOfScope.file.name, anchors: this.outOfScope.file.entries.length }
+        : null,
       index: this.shards.map((s) => s.describe()),
       ...this.embedder.describe(),
     };
   }
 }
 
-export function fingerprintOf(corpus: Corpus, embedderId: string, index: IndexOptions): string {
+export function fingerprintOf(
+  corpus: Corpus,
+  embedderId: string,
+  index: IndexOptions,
+  outOfScope?: OutOfScopeFile,
+): string {
   return createHash('sha256')
     .update(
       JSON.stringify({
         format: INDEX_FORMAT,
         corpus: corpus.sha256,
+        outOfScope: outOfScope?.sha256 ?? null,
         embedder: embedderId,
         index: indexBuildId(index),
       }),
@@ -172,15 +207,19 @@ export async function buildRetrieval(
 ): Promise<Retrieval> {
   const started = performance.now();
   const corpus = await loadCorpus(settings.corpusDir, settings.files);
-  const fingerprint = fingerprintOf(corpus, factory.id, settings.index);
+  const oosFile = settings.outOfScopeFile ? await loadOutOfScopeFile(settings.outOfScopeFile) : undefined;
+  const fingerprint = fingerprintOf(corpus, factory.id, settings.index, oosFile);
   const base = path.join(settings.indexDir, fingerprint.slice(0, 32));
   const elapsed = () => Math.round(performance.now() - started);
 
-  const saved = await readSaved(base, fingerprint, corpus, settings.index, factory).catch((err: unknown) => {
-    log(`saved index ${path.basename(base)} is unusable, rebuilding: ${(err as Error).message}`);
-    return undefined;
-  });
-  if (saved) return new Retrieval(corpus, saved.embedder, saved.shards, fingerprint, 'loaded', elapsed());
+  const saved = await readSaved(base, fingerprint, corpus, settings.index, factory, oosFile).catch(
+    (err: unknown) => {
+      log(`saved index ${path.basename(base)} is unusable, rebuilding: ${(err as Error).message}`);
+      return undefined;
+    },
+  );
+  if (saved)
+    return new Retrieval(corpus, saved.embedder, saved.shards, fingerprint, 'loaded', elapsed(), saved.oos);
 
   // IDF (for the hashed embedder) is fitted on every question the service knows.
   const embedder = await factory.fit(corpus.entries.map((e) => e.q));
@@ -196,7 +235,18 @@ export async function buildRetrieval(
       ),
     );
   }
-  const retrieval = new Retrieval(corpus, embedder, shards, fingerprint, 'built', elapsed());
+  let oos: OutOfScopeSet | undefined;
+  if (oosFile) {
+    const qs = oosFile.entries.map((e) => e.q);
+    const index = await CorpusIndex.build(
+      qs.length,
+      embedder.dim,
+      (ids) => embedder.embed(ids.map((i) => qs[i])),
+      settings.index,
+    );
+    oos = { file: oosFile, index };
+  }
+  const retrieval = new Retrieval(corpus, embedder, shards, fingerprint, 'built', elapsed(), oos);
   try {
     await save(base, retrieval, settings.index);
   } catch (err) {
@@ -212,7 +262,8 @@ async function readSaved(
   corpus: Corpus,
   options: IndexOptions,
   factory: EmbedderFactory,
-): Promise<{ embedder: Embedder; shards: CorpusIndex[] } | undefined> {
+  oosFile: OutOfScopeFile | undefined,
+): Promise<{ embedder: Embedder; shards: CorpusIndex[]; oos?: OutOfScopeSet } | undefined> {
   let raw: string;
   try {
     raw = await fs.readFile(`${base}.json`, 'utf8');
@@ -232,16 +283,24 @@ async function readSaved(
       );
     shards.push(index);
   }
+  let oos: OutOfScopeSet | undefined;
+  if (oosFile) {
+    const index = await CorpusIndex.read(`${base}.oos.faiss`, options);
+    if (index.size !== oosFile.entries.length || index.dim !== embedder.dim)
+      throw new Error(`the out-of-scope index holds ${index.size}×${index.dim} vectors`);
+    oos = { file: oosFile, index };
+  }
   // Recently used indexes are the ones pruning keeps.
   const now = new Date();
   await fs.utimes(`${base}.json`, now, now).catch(() => undefined);
-  return { embedder, shards };
+  return { embedder, shards, oos };
 }
 
 async function save(base: string, r: Retrieval, options: IndexOptions): Promise<void> {
   await fs.mkdir(path.dirname(base), { recursive: true });
   // The indexes first, the metadata last: metadata present means the set is complete.
   for (const [i, shard] of r.shards.entries()) await shard.write(`${base}.${i}.faiss`);
+  if (r.outOfScope) await r.outOfScope.index.write(`${base}.oos.faiss`);
   const meta: IndexMetadata = {
     format: INDEX_FORMAT,
     fingerprint: r.fingerprint,
@@ -251,6 +310,11 @@ async function save(base: string, r: Retrieval, options: IndexOptions): Promise<
     embedder: { id: r.embedder.id, state: r.embedder.state?.() },
     index: indexBuildId(options),
     corpus: r.corpus.files.map((f) => ({ name: f.name, sha256: f.sha256, entries: f.entries.length })),
+    outOfScope: r.outOfScope && {
+      name: r.outOfScope.file.name,
+      sha256: r.outOfScope.file.sha256,
+      entries: r.outOfScope.file.entries.length,
+    },
   };
   const tmp = `${base}.json.${process.pid}.${Date.now()}.tmp`;
   await fs.writeFile(tmp, JSON.stringify(meta));

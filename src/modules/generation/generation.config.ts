@@ -23,6 +23,8 @@ export class GenerationEnv {
   @Expose() @IsNumber() @Min(0) @Max(1) GENERATOR_TOP_P: number = 0.9;
   @Expose() @IsNumber() @Min(1) @Max(3) GENERATOR_REPETITION_PENALTY: number = 1.2;
   @Expose() @IsInt() @Min(0) @Max(10) GENERATOR_NO_REPEAT_NGRAM_SIZE: number = 3;
+  /** Upper bound on the replies sampled in one batch for the chat to choose from. */
+  @Expose() @IsInt() @Min(1) @Max(16) GENERATOR_MAX_CANDIDATES: number = 8;
 }
 
 export const generationConfig = defineConfig('generation', GenerationEnv);

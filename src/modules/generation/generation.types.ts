@@ -26,6 +26,11 @@ export interface GenerateTask {
   history: ChatTurnText[];
   contextTokens: number;
   options: GenerationOptions;
+  /**
+   * 0: one reply, streamed through `port` token by token. N ≥ 1: N replies sampled in one batch and scored
+   * (log-probability under the model); nothing is streamed, the caller chooses one and streams it.
+   */
+  candidates: number;
   deadline: number;
   /** Int32Array over a SharedArrayBuffer: the main thread sets [0] = 1 to cancel. */
   cancel: SharedArrayBuffer;
@@ -39,7 +44,22 @@ export interface LoadTask {
 
 export type FinishReason = 'eos' | 'length' | 'deadline' | 'cancelled';
 
+/** One sampled reply. */
+export interface GeneratedCandidate {
+  text: string;
+  ids: number[];
+  /** The text each token adds, in order (what a stream of this reply sends). */
+  pieces: string[];
+  /** Sum of the log-probabilities (temperature 1) of its tokens, the final </s> included when produced. */
+  logProb: number;
+  /** Tokens scored (the reply's, plus </s> when it ended with one). */
+  scoredTokens: number;
+  finishReason: FinishReason;
+}
+
 export interface GenerateResult {
+  /** Every sampled reply when the task asked for several; absent for a single streamed reply. */
+  candidates?: GeneratedCandidate[];
   text: string;
   tokens: number;
   promptTokens: number;

@@ -19,6 +19,7 @@ import * as path from 'node:path';
 import { workerData } from 'piscina';
 import type {
   FinishReason,
+  GeneratedCandidate,
   GenerateResult,
   GenerateTask,
   LoadTask,
@@ -164,9 +165,135 @@ class StopWhen extends StoppingCriteria {
   }
 }
 
+/** Records when the first new token arrives (batched sampling streams nothing). */
+class FirstTokenClock extends BaseStreamer {
+  private prompt = true;
+  at: number | null = null;
+  override put(): void {
+    if (this.prompt) this.prompt = false;
+    else this.at ??= performance.now();
+  }
+  override end(): void {}
+}
+
+/** The text each token adds (a token that ends inside a UTF-8 sequence adds nothing until it completes). */
+function piecesOf(tokenizer: PreTrainedTokenizer, ids: number[]): string[] {
+  const pieces: string[] = [];
+  let emitted = '';
+  for (let k = 1; k <= ids.length; k++) {
+    const text = tokenizer.decode(ids.slice(0, k), { skip_special_tokens: true }).replace(/^\s+/, '');
+    if (text.endsWith('\uFFFD') || !text.startsWith(emitted)) {
+      pieces.push('');
+      continue;
+    }
+    pieces.push(text.slice(emitted.length));
+    emitted = text;
+  }
+  return pieces;
+}
+
+/** log-softmax of one row of logits at the given id. */
+function logProbAt(logits: Float32Array, offset: number, vocab: number, id: number): number {
+  let max = -Infinity;
+  for (let v = 0; v < vocab; v++) if (logits[offset + v] > max) max = logits[offset + v];
+  let sum = 0;
+  for (let v = 0; v < vocab; v++) sum += Math.exp(logits[offset + v] - max);
+  return logits[offset + id] - max - Math.log(sum);
+}
+
+/**
+ * N replies sampled in one batch (the prompt repeated N times), then scored in one forward pass over
+ * prompt + reply: the sum of each reply token's log-probability at temperature 1.
+ */
+async function generateCandidates(m: Loaded, task: GenerateTask, started: number): Promise<GenerateResult> {
+  const promptIds = buildPrompt(m, task);
+  const o = task.options;
+  const n = task.candidates;
+  const room = Math.max(1, m.facts.positions - promptIds.length);
+  const maxNew = Math.min(o.max_new_tokens, room);
+  const stop = new StopWhen(new Int32Array(task.cancel), task.deadline);
+  const clock = new FirstTokenClock();
+  const sample = o.temperature > 0;
+  random.seed(o.seed ?? Math.floor(Math.random() * 2 ** 31));
+  const L = promptIds.length;
+  const rep = (row: bigint[]) => BigInt64Array.from(Array.from({ length: n }, () => row).flat());
+  const input_ids = new Tensor('int64', rep(promptIds.map(BigInt)), [n, L]);
+  const attention_mask = new Tensor('int64', new BigInt64Array(n * L).fill(1n), [n, L]);
+  const out = (await m.model.generate({
+    inputs: input_ids,
+    attention_mask,
+    max_new_tokens: maxNew,
+    min_new_tokens: Math.min(o.min_new_tokens, maxNew),
+    do_sample: true,
+    temperature: sample ? o.temperature : 1,
+    top_k: sample ? o.top_k : 1,
+    top_p: sample ? o.top_p : 1,
+    repetition_penalty: o.repetition_penalty,
+    no_repeat_ngram_size: o.no_repeat_ngram_size,
+    eos_token_id: m.eos,
+    pad_token_id: m.eos,
+    streamer: clock,
+    stopping_criteria: [stop],
+  } as unknown as Parameters<PreTrainedModel['generate']>[0])) as Tensor;
+  const width = out.dims[1];
+  const data = out.data as BigInt64Array;
+  const rows = Array.from({ length: n }, (_, r) => {
+    const ids: number[] = [];
+    let eos = false;
+    for (let c = L; c < width; c++) {
+      const id = Number(data[r * width + c]);
+      if (id === m.eos) {
+        eos = true;
+        break;
+      }
+      ids.push(id);
+    }
+    return { ids, eos };
+  });
+
+  // Score prompt + reply (+ </s>) for every row in one forward pass, right-padded.
+  const seqs = rows.map((r) => [...promptIds, ...r.ids, ...(r.eos ? [m.eos] : [])]);
+  const T = Math.max(...seqs.map((q) => q.length));
+  const ids = new BigInt64Array(n * T).fill(BigInt(m.eos));
+  const mask = new BigInt64Array(n * T);
+  seqs.forEach((q, r) => q.forEach((id, c) => ((ids[r * T + c] = BigInt(id)), (mask[r * T + c] = 1n))));
+  const { logits } = (await m.model({
+    input_ids: new Tensor('int64', ids, [n, T]),
+    attention_mask: new Tensor('int64', mask, [n, T]),
+  })) as { logits: Tensor };
+  const V = logits.dims[2];
+  const lg = logits.data as Float32Array;
+  const finish: FinishReason = stop.reason ?? 'length';
+  const candidates: GeneratedCandidate[] = rows.map((r, i) => {
+    let lp = 0;
+    for (let c = L; c < seqs[i].length; c++) lp += logProbAt(lg, (i * T + c - 1) * V, V, seqs[i][c]);
+    return {
+      text: m.tokenizer.decode(r.ids, { skip_special_tokens: true }).trim(),
+      ids: r.ids,
+      pieces: piecesOf(m.tokenizer, r.ids),
+      logProb: lp,
+      scoredTokens: seqs[i].length - L,
+      finishReason: r.eos ? 'eos' : finish,
+    };
+  });
+  task.port?.close();
+  const first = candidates[0];
+  return {
+    candidates,
+    text: first.text,
+    tokens: first.ids.length,
+    promptTokens: L,
+    ids: first.ids,
+    finishReason: first.finishReason,
+    firstTokenMs: clock.at === null ? null : clock.at - started,
+    totalMs: performance.now() - started,
+  };
+}
+
 async function generate(task: GenerateTask): Promise<GenerateResult> {
   const started = performance.now();
   const m = await (loaded ??= load());
+  if (task.candidates > 0) return generateCandidates(m, task, started);
   const promptIds = buildPrompt(m, task);
   const o = task.options;
   // Never run past the model's position embeddings.

@@ -25,6 +25,8 @@ export interface GenerateRequest {
   /** Aborts the generation (client disconnected); the worker stops at the next token. */
   signal?: AbortSignal;
   onToken?: (text: string, index: number) => void;
+  /** Replies to sample and score in one batch (see GenerateTask.candidates); 1 streams one reply live. */
+  candidates?: number;
 }
 
 interface Pool {
@@ -185,6 +187,10 @@ export class TextGenerator {
       history: req.history ?? [],
       contextTokens: this.config.GENERATOR_CONTEXT_TOKENS,
       options: this.resolveOptions(req.options),
+      candidates:
+        req.candidates === undefined
+          ? 0
+          : Math.max(1, Math.min(this.config.GENERATOR_MAX_CANDIDATES, Math.trunc(req.candidates))),
       deadline: Date.now() + this.config.GENERATOR_TIMEOUT_MS,
       cancel,
       port: port2,

@@ -8,7 +8,26 @@ import {
   parseChatbotDataCsv,
   parseJsonl,
 } from '../../../src/modules/chat/corpus/corpus-loader';
-import { CHATBOT_DATA, OUR_CORPUS } from '../../support/chat-fixtures';
+import { CHATBOT_DATA, OUR_CORPUS, OUR_CORPUS_SIZE } from '../../support/chat-fixtures';
+
+/** The intents of the first corpus, which every later corpus keeps. */
+const ORIGINAL_INTENTS = [
+  'greeting',
+  'farewell',
+  'thanks',
+  'apology',
+  'how_are_you',
+  'bot_identity',
+  'help',
+  'good_night',
+  'compliment',
+  'meal',
+  'weather',
+  'encouragement',
+  'joke',
+  'good_morning',
+  'bored',
+];
 
 describe('corpus loader', () => {
   let dir: string;
@@ -17,11 +36,14 @@ describe('corpus loader', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('reads our JSONL corpus: 464 entries in 15 intents, every greeting ending in thanks', async () => {
+  it('reads our JSONL corpus: at least 3,000 entries in at least 60 intents (the original 15 among them), every greeting ending in thanks', async () => {
     const f = await loadCorpusFile(OUR_CORPUS);
     expect(f).toMatchObject({ name: 'ko-smalltalk.jsonl', format: 'jsonl', intentAnswers: true });
-    expect(f.entries).toHaveLength(464);
-    expect(new Set(f.entries.map((e) => e.intent)).size).toBe(15);
+    expect(f.entries).toHaveLength(OUR_CORPUS_SIZE);
+    expect(f.entries.length).toBeGreaterThanOrEqual(3000);
+    const intents = new Set(f.entries.map((e) => e.intent));
+    expect(intents.size).toBeGreaterThanOrEqual(60);
+    for (const original of ORIGINAL_INTENTS) expect(intents).toContain(original);
     const greetings = f.entries.filter((e) => e.intent === 'greeting');
     expect(greetings).toHaveLength(40);
     for (const g of greetings) expect(g.a).toMatch(/감사합니다[.!]$/);
@@ -51,9 +73,9 @@ describe('corpus loader', () => {
 
   it('loads several files in order, with one hash over all of them', async () => {
     const both = await loadCorpus(path.dirname(OUR_CORPUS), [OUR_CORPUS, CHATBOT_DATA]);
-    expect(both.entries).toHaveLength(464 + 11823);
+    expect(both.entries).toHaveLength(OUR_CORPUS_SIZE + 11823);
     expect(both.entries[0].source).toBe('ko-smalltalk.jsonl');
-    expect(both.entries[464].source).toBe('ChatbotData.csv');
+    expect(both.entries[OUR_CORPUS_SIZE].source).toBe('ChatbotData.csv');
     const ours = await loadCorpus(path.dirname(OUR_CORPUS), ['ko-smalltalk.jsonl']);
     expect(ours.sha256).not.toBe(both.sha256);
   });

@@ -8,7 +8,7 @@ import {
 } from '../../../src/modules/chat/embedding/hashed-ngram.embedder';
 import { INDEX_DEFAULTS, IndexOptions } from '../../../src/modules/chat/index/corpus-index';
 import { buildRetrieval, RetrievalSettings } from '../../../src/modules/chat/retrieval';
-import { CHATBOT_DATA, OUR_CORPUS } from '../../support/chat-fixtures';
+import { CHATBOT_DATA, OUR_CORPUS, OUR_CORPUS_SIZE } from '../../support/chat-fixtures';
 
 /** Counts what the real factory is asked to do: fitting means the corpus was embedded again. */
 class CountingFactory implements EmbedderFactory {
@@ -58,7 +58,7 @@ describe('retrieval: corpus + embedder + persisted FAISS index', () => {
     const r = await buildRetrieval(settings(), factory);
     expect(r.origin).toBe('built');
     expect(factory.fits).toBe(1);
-    expect(r.size).toBe(464);
+    expect(r.size).toBe(OUR_CORPUS_SIZE);
     const [best] = await r.search('안녕하세요', 5);
     expect(best).toMatchObject({ entry: { q: '안녕하세요', intent: 'greeting' } });
     expect(best.score).toBeCloseTo(1, 4);
@@ -181,8 +181,8 @@ describe('retrieval: corpus + embedder + persisted FAISS index', () => {
       settings({}, ['ko-smalltalk.jsonl', CHATBOT_DATA]),
       new HashedNgramFactory({ ...HASHED_NGRAM_DEFAULTS, dim: 1024 }),
     );
-    expect(r.size).toBe(464 + 11823);
-    expect(r.shards.map((s) => s.size)).toEqual([464, 11823]);
+    expect(r.size).toBe(OUR_CORPUS_SIZE + 11823);
+    expect(r.shards.map((s) => s.size)).toEqual([OUR_CORPUS_SIZE, 11823]);
     expect(r.intents()).toMatchObject({ greeting: 40, smalltalk: 5290, breakup: 3570, love: 2963 });
 
     // "안녕하세요" is in both files: ours answers (ranked first), ending in thanks.

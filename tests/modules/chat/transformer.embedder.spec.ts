@@ -10,7 +10,7 @@ import {
 import { INDEX_DEFAULTS } from '../../../src/modules/chat/index/corpus-index';
 import { buildRetrieval } from '../../../src/modules/chat/retrieval';
 import { ModelMissingError } from '../../../src/modules/models/model-registry';
-import { makeTinyEncoder, OUR_CORPUS, TinyEncoder } from '../../support/chat-fixtures';
+import { makeTinyEncoder, OUR_CORPUS, OUR_CORPUS_SIZE, TinyEncoder } from '../../support/chat-fixtures';
 
 const SENTENCES = ['안녕하세요', '점심 뭐 먹지', '고마워요 진짜 진짜 고마워요'];
 const dot = (a: ArrayLike<number>, b: ArrayLike<number>) =>
@@ -71,7 +71,7 @@ describe('transformer sentence encoder (@huggingface/transformers, local files o
     expect(factory.id).toMatch(/^transformer:v1:norm\d+:ko-sentence-tiny:[0-9a-f]{16}:mean$/);
     const r = await buildRetrieval(settings, factory);
     expect(r.origin).toBe('built');
-    expect(r.shards[0].describe()).toMatchObject({ vectors: 464, dim: tiny.hiddenSize });
+    expect(r.shards[0].describe()).toMatchObject({ vectors: OUR_CORPUS_SIZE, dim: tiny.hiddenSize });
     for (const q of ['안녕하세요', '점심 뭐 먹지?', '고마워!!!']) {
       const [best] = await r.search(q, 3);
       expect(best.entry.q).toBe(q);

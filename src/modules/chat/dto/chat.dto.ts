@@ -219,6 +219,17 @@ export class ChatReplyDto {
   })
   matched: string | null;
 
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    enum: ['out_of_scope', 'no_generator', 'generator_failed', 'low_quality'],
+    example: null,
+    description:
+      'Why the bot fell back: out_of_scope (a request outside small talk), no_generator, generator_failed, ' +
+      'low_quality (every generated candidate failed the quality gate); null unless source is fallback',
+  })
+  reason: string | null;
+
   @ApiProperty({ example: 1.8, description: 'Time spent answering, in milliseconds' }) latencyMs: number;
 }
 

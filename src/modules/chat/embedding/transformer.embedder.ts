@@ -22,6 +22,8 @@ export interface SentenceEncoder {
   /** sha256 over config.json, tokenizer.json and the ONNX weights: a new model means a new index. */
   sha256: string;
   modelType: string;
+  /** The model's measured scores (`scores.json` beside it, written by its evaluation), shown in /models. */
+  scores?: Record<string, unknown>;
   pipe: FeatureExtractionPipeline;
 }
 
@@ -66,7 +68,11 @@ export async function loadSentenceEncoder(modelsDir: string, name: string): Prom
   const probe = await pipe('안녕하세요', { pooling: 'mean', normalize: true });
   const dim = probe.dims[probe.dims.length - 1];
   const sha256 = await sha256Files(ENCODER_FILES.map((f) => path.join(dir, f)));
-  return { name, dir, dim, sha256, modelType: config.model_type ?? 'unknown', pipe };
+  const scores = await fs
+    .readFile(path.join(dir, 'scores.json'), 'utf8')
+    .then((t) => JSON.parse(t) as Record<string, unknown>)
+    .catch(() => undefined);
+  return { name, dir, dim, sha256, modelType: config.model_type ?? 'unknown', scores, pipe };
 }
 
 const BATCH = 32;

@@ -1,0 +1,62 @@
+import type { Embedder } from '../embedding/embedder';
+import { QualityIssue, qualityIssues } from './reply-quality';
+
+/** A generated reply as the generator hands it over (see GeneratedCandidate in the generation module). */
+export interface ReplyCandidate {
+  text: string;
+  pieces: string[];
+  logProb: number;
+  scoredTokens: number;
+  finishReason: string;
+}
+
+export interface RankedReply<C extends ReplyCandidate = ReplyCandidate> {
+  candidate: C;
+  /** meanLogProb + relevanceWeight · similarity(message, reply) − Σ penalties. */
+  score: number;
+  meanLogProb: number;
+  similarity: number;
+  issues: QualityIssue[];
+}
+
+export interface ChooserSettings {
+  /** Weight of the message–reply similarity (MMI-style relevance). */
+  relevanceWeight: number;
+  /** A best score under this is not sent (the fallback answers, reason low_quality). */
+  gate: number;
+}
+
+/** Penalty for a reply cut off by max_new_tokens or the deadline (it ends mid-sentence). */
+const CUT_OFF = 1;
+
+/**
+ * Ranks the sampled replies: how likely the model finds each (length-normalised log-probability), how
+ * related it is to the message (the chat's own embedder, as DialoGPT's MMI reranking scores relevance), and
+ * penalties for malformed text. The best one is sent only when it clears the gate.
+ */
+export async function rankReplies<C extends ReplyCandidate>(
+  message: string,
+  candidates: readonly C[],
+  embedder: Embedder,
+  settings: ChooserSettings,
+): Promise<RankedReply<C>[]> {
+  const usable = candidates.filter((c) => c.text.trim() !== '');
+  if (usable.length === 0) return [];
+  const [m, ...replies] = await embedder.embed([message, ...usable.map((c) => c.text)]);
+  const ranked = usable.map((c, i) => {
+    const issues = qualityIssues(c.text, message);
+    if (c.finishReason !== 'eos') issues.push({ issue: 'cut off', penalty: CUT_OFF });
+    const meanLogProb = c.logProb / Math.max(1, c.scoredTokens);
+    let similarity = 0;
+    for (let k = 0; k < m.length; k++) similarity += m[k] * replies[i][k];
+    const penalty = issues.reduce((s, x) => s + x.penalty, 0);
+    return {
+      candidate: c,
+      score: meanLogProb + settings.relevanceWeight * similarity - penalty,
+      meanLogProb,
+      similarity,
+      issues,
+    };
+  });
+  return ranked.sort((a, b) => b.score - a.score);
+}
