@@ -85,12 +85,20 @@ def load_pairs(corpora=None, limit=None, verbose=True):
 
 
 def split_pairs(pairs, val_fraction=0.05, seed=42):
-    """Held-out split by *question* (all answers of one question land on the same side), fixed seed."""
-    questions = sorted({p["q"] for p in pairs})
-    rng = random.Random(seed)
-    rng.shuffle(questions)
-    n_val = max(1, int(round(len(questions) * val_fraction))) if len(questions) > 1 else 0
-    val_q = set(questions[:n_val])
+    """Held-out split by *question* (all answers of one question land on the same side).
+
+    A question is held out when sha1(seed:question) falls in the lowest val_fraction of the hash range, so the
+    split of a question never depends on which other questions are loaded: growing corpus/ keeps every
+    ChatbotData question on its side, and evaluations of different models compare on the same questions.
+    """
+    import hashlib
+
+    cut = int(val_fraction * 2**32)
+
+    def held_out(q):
+        return int.from_bytes(hashlib.sha1(f"{seed}:{q}".encode("utf-8")).digest()[:4], "big") < cut
+
+    val_q = {p["q"] for p in pairs if held_out(p["q"])} if len({p["q"] for p in pairs}) > 1 else set()
     train = [p for p in pairs if p["q"] not in val_q]
     val = [p for p in pairs if p["q"] in val_q]
     return train, val

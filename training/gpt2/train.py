@@ -20,6 +20,7 @@ import math
 import os
 import platform
 import random
+import shutil
 import subprocess
 import sys
 import time
@@ -31,8 +32,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import data as data_mod  # noqa: E402
 import export_onnx  # noqa: E402
+import pretrain_data  # noqa: E402
 import train_tokenizer as tt  # noqa: E402
-from model import GPT, GPTConfig, benchmark_linear_impls, set_fast_linear  # noqa: E402
+from model import GPT, GPTConfig, set_fast_linear  # noqa: E402
 
 DEFAULT_OUT = os.path.join(data_mod.REPO_ROOT, "models", "ko-chat-gpt2")
 
@@ -73,8 +75,8 @@ def parse_args():
     ap.add_argument("--max-steps", type=int, default=None, help="stop after N optimizer steps")
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--seed", type=int, default=42)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--time-budget-min", type=float, default=28.0,
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--time-budget-min", type=float, default=14.0,
                     help="stop training (after an evaluation) once this many minutes have passed")
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--lr", type=float, default=1e-3)
@@ -92,8 +94,18 @@ def parse_args():
     ap.add_argument("--n-embd", type=int, default=256)
     ap.add_argument("--n-head", type=int, default=4)
     ap.add_argument("--n-positions", type=int, default=128)
-    ap.add_argument("--linear", choices=["auto", "onednn", "torch"], default="auto",
+    ap.add_argument("--linear", choices=["onednn", "torch"], default="torch",
                     help="GEMM backend for training (see model.set_fast_linear)")
+    ap.add_argument("--stage", choices=["all", "pretrain", "finetune"], default="all",
+                    help="pretrain: tokenizer + language-model pre-training on NSMC/3i4k into --work-dir; "
+                         "finetune: chat fine-tuning from --work-dir, export; all: both")
+    ap.add_argument("--work-dir", default=None,
+                    help="tokenizer and pre-training checkpoint (default: /tmp/<out-dir name>-work)")
+    ap.add_argument("--pretrain-minutes", type=float, default=22.0)
+    ap.add_argument("--pretrain-lines", type=int, default=200000, help="NSMC lines sampled for pre-training")
+    ap.add_argument("--pretrain-lr", type=float, default=1e-3)
+    ap.add_argument("--pretrain-batch-size", type=int, default=32)
+    ap.add_argument("--resume", action="store_true", help="continue an interrupted pre-training from --work-dir")
     ap.add_argument("--checkpoint", default=None,
                     help="where to save the PyTorch checkpoint (default: /tmp/<out-dir name>-checkpoint.pt; "
                          "kept out of the model dir to respect its size budget)")
@@ -164,6 +176,93 @@ def evaluate(model, examples, pad_id, batch_size=64):
     return tot / max(n, 1)
 
 
+def pack_texts(tok, texts, n_positions):
+    """Pre-training sequences: every text + </s>, concatenated and cut into n_positions-token rows."""
+    stream = []
+    for t in texts:
+        stream.extend(tok.encode(t))
+        stream.append(tok.eos_token_id)
+    n = len(stream) // n_positions
+    return torch.tensor(stream[:n * n_positions], dtype=torch.long).view(n, n_positions)
+
+
+def pretrain(model, tok, texts, args, work_dir):
+    """Language-model pre-training on packed text, cosine LR over a time budget, checkpoint every ~2 min."""
+    rows = pack_texts(tok, texts, args.n_positions)
+    n_val = min(200, max(1, len(rows) // 50))
+    val, rows = rows[:n_val], rows[n_val:]
+    print(f"[pretrain] {len(rows)} rows x {args.n_positions} tokens ({rows.numel():,} tokens), val {n_val} rows",
+          flush=True)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.pretrain_lr, betas=(0.9, 0.95), weight_decay=0.1)
+    ckpt = os.path.join(work_dir, "pretrain-state.pt")
+    step, elapsed_before, history = 0, 0.0, []
+    if args.resume and os.path.exists(ckpt):
+        st = torch.load(ckpt)
+        model.load_state_dict(st["model"])
+        opt.load_state_dict(st["opt"])
+        step, elapsed_before, history = st["step"], st["elapsed"], st["history"]
+        print(f"[pretrain] resumed at step {step} ({elapsed_before:.0f}s done)", flush=True)
+    budget = args.pretrain_minutes * 60
+    per_step, total = None, args.max_steps or 10**9
+    g = torch.Generator().manual_seed(args.seed)
+    order = torch.randperm(len(rows), generator=g)
+    t0, last_ckpt = time.time(), time.time()
+    ones = torch.ones(args.pretrain_batch_size, args.n_positions, dtype=torch.long)
+
+    def val_loss():
+        model.eval()
+        with torch.no_grad():
+            tot = 0.0
+            for j in range(0, len(val), 32):
+                x = val[j:j + 32]
+                lg, _ = model(x[:, :-1], torch.ones_like(x[:, :-1]))
+                tot += float(F.cross_entropy(lg.reshape(-1, lg.size(-1)), x[:, 1:].reshape(-1), reduction="sum"))
+        model.train()
+        return tot / (len(val) * (args.n_positions - 1))
+
+    model.train()
+    while True:
+        el = elapsed_before + time.time() - t0
+        if step >= total or (not args.max_steps and el >= budget):
+            break
+        if per_step is None and step >= 20:
+            per_step = el / step
+            total = min(total, int(budget / per_step))
+            print(f"[pretrain] {per_step:.2f}s/step -> {total} steps in {args.pretrain_minutes} min "
+                  f"({total * args.pretrain_batch_size * args.n_positions:,} tokens, "
+                  f"{total * args.pretrain_batch_size / len(rows):.2f} epochs)", flush=True)
+        warm = min(200, max(1, total // 10))
+        lr = args.pretrain_lr * (step + 1) / warm if step < warm else args.pretrain_lr * (
+            0.1 + 0.45 * (1 + math.cos(math.pi * min(1.0, (step - warm) / max(1, total - warm)))))
+        for gr in opt.param_groups:
+            gr["lr"] = lr
+        i = (step * args.pretrain_batch_size) % len(rows)
+        idx = order[i:i + args.pretrain_batch_size]
+        x = rows[idx]
+        logits, _ = model(x[:, :-1], ones[:len(idx), :-1])
+        loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), x[:, 1:].reshape(-1))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+        if step % 100 == 0:
+            vl = val_loss()
+            history.append({"step": step, "train_loss": loss.item(), "val_loss": vl, "elapsed_s": round(el, 1)})
+            print(f"[pretrain] step {step}/{total} loss {loss.item():.3f} val {vl:.3f} lr {lr:.2e} {el:.0f}s",
+                  flush=True)
+        if time.time() - last_ckpt > 120:
+            torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step,
+                        "elapsed": elapsed_before + time.time() - t0, "history": history}, ckpt)
+            last_ckpt = time.time()
+    vl = val_loss()
+    info = {"steps": step, "tokens_seen": step * args.pretrain_batch_size * args.n_positions,
+            "rows": len(rows), "final_val_loss": vl, "seconds": round(elapsed_before + time.time() - t0, 1),
+            "history": history}
+    print(f"[pretrain] done: {step} steps, val loss {vl:.3f}, {info['seconds']:.0f}s", flush=True)
+    return info
+
+
 def lr_at(step, total, args):
     if step < args.warmup_steps:
         return args.lr * (step + 1) / args.warmup_steps
@@ -197,11 +296,44 @@ def main():
     fixture = args.fixture or (os.path.join(HERE, "tokenizer_parity_samples.json") if is_default_out else None)
 
     # ---------------- data + tokenizer ----------------
+    work_dir = os.path.abspath(args.work_dir or os.path.join("/tmp", os.path.basename(out_dir.rstrip("/")) + "-work"))
+    os.makedirs(work_dir, exist_ok=True)
     corpora = args.corpus or data_mod.DEFAULT_CORPORA
     pairs, corpus_stats = data_mod.load_pairs(corpora, limit=args.limit)
     train_pairs, val_pairs = data_mod.split_pairs(pairs, args.val_fraction, args.seed)
-    tok = tt.train_tokenizer([p["q"] for p in train_pairs] + [p["a"] for p in train_pairs], out_dir,
-                             args.vocab_size, model_max_length=args.n_positions)
+    cfg = GPTConfig(vocab_size=args.vocab_size, n_positions=args.n_positions, n_embd=args.n_embd,
+                    n_layer=args.n_layer, n_head=args.n_head, dropout=args.dropout)
+    pre_path = os.path.join(work_dir, "pretrained.pt")
+    if args.stage in ("all", "pretrain"):
+        texts, pre_stats = pretrain_data.load_pretrain_texts(
+            nsmc_lines=args.limit * 5 if args.limit else args.pretrain_lines, seed=args.seed,
+            max_read=args.limit * 20 if args.limit else None)
+        chat_texts = [p["q"] for p in train_pairs] + [p["a"] for p in train_pairs]
+        tok_texts = chat_texts * 2 + texts[:100000]
+        if args.resume and os.path.exists(os.path.join(work_dir, "tokenizer.json")):
+            tok = tt.KoBPETokenizer.from_file(os.path.join(work_dir, "tokenizer.json"))
+        else:
+            tok = tt.train_tokenizer(tok_texts, work_dir, args.vocab_size, model_max_length=args.n_positions)
+        cfg.vocab_size = len(tok)
+        print(f"[tok] vocab {len(tok)} (chat text x2 + {min(len(texts), 100000)} pre-training lines)", flush=True)
+        model = GPT(cfg)
+        torch.manual_seed(args.seed)
+        pre_info = pretrain(model, tok, texts, args, work_dir)
+        pre_info.update(pre_stats)
+        torch.save({"config": cfg.to_dict(), "state_dict": model.state_dict(), "info": pre_info}, pre_path)
+        if args.stage == "pretrain":
+            print(f"[pretrain] saved {pre_path}; next: --stage finetune --work-dir {work_dir}")
+            return
+    else:
+        tok = tt.KoBPETokenizer.from_file(os.path.join(work_dir, "tokenizer.json"))
+        st = torch.load(pre_path)
+        cfg = GPTConfig(**st["config"])
+        cfg.dropout = args.dropout
+        model = GPT(cfg)
+        model.load_state_dict(st["state_dict"])
+        pre_info = st["info"]
+    for fn in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        shutil.copyfile(os.path.join(work_dir, fn), os.path.join(out_dir, fn))
     print(f"[tok] vocab {len(tok)}; pairs: {len(pairs)} (train {len(train_pairs)}, val {len(val_pairs)})", flush=True)
     if fixture:
         tt.write_fixture(tok, pairs, fixture)
@@ -214,17 +346,9 @@ def main():
           f"val {len(val_examples)}; skipped too long: {skipped_t + skipped_v}", flush=True)
 
     # ---------------- model ----------------
-    cfg = GPTConfig(vocab_size=len(tok), n_positions=args.n_positions, n_embd=args.n_embd, n_layer=args.n_layer,
-                    n_head=args.n_head, dropout=args.dropout)
-    model = GPT(cfg)
     n_params = model.num_parameters()
     print(f"[model] {cfg} params {n_params:,}", flush=True)
-    if args.linear == "auto":
-        bench = benchmark_linear_impls()
-        use_fast = "onednn" in bench and bench["onednn"] < bench["torch"]
-        print(f"[model] linear benchmark (s per fwd+bwd): {bench} -> {'onednn' if use_fast else 'torch'}")
-    else:
-        use_fast = args.linear == "onednn"
+    use_fast = args.linear == "onednn"
     set_fast_linear(use_fast)
 
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
@@ -343,7 +467,7 @@ def main():
         "steps": step, "stop_reason": stop, "train_seconds": round(train_seconds, 1),
         "total_seconds": round(total_seconds, 1), "history": history, "corpus": corpus_stats,
         "n_train_pairs": len(train_pairs), "n_val_pairs": len(val_pairs), "n_train_examples": len(train_examples),
-        "n_train_tokens": n_train_tokens, "samples": samples, "machine": machine_description(),
+        "n_train_tokens": n_train_tokens, "pretrain": pre_info, "samples": samples, "machine": machine_description(),
         "threads": args.threads, "linear_backend": "onednn" if use_fast else "torch",
         "command": " ".join(["/usr/bin/python3 training/gpt2/train.py"] + sys.argv[1:]), "args": vars(args),
     }
