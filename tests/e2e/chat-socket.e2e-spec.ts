@@ -36,7 +36,12 @@ describe('chat over socket.io (real app, real socket.io-client)', () => {
     ['an empty object', {}, 'text must be a string'],
     ['a bare string', '안녕하세요', undefined],
     ['an empty text', { text: '' }, 'text should not be empty'],
-    ['whitespace only', { text: '   ' }, 'text must not be only whitespace'],
+    ['whitespace only', { text: '   ' }, 'text must not be only whitespace or invisible characters'],
+    [
+      'zero-width characters only',
+      { text: '\u200b\u200c\u200d\ufeff' },
+      'text must not be only whitespace or invisible characters',
+    ],
     ['501 characters', { text: '가'.repeat(501) }, 'text must be shorter than or equal to 500 characters'],
     ['a number', { text: 7 }, 'text must be a string'],
     ['an unknown field', { text: '안녕', extra: true }, 'property extra should not exist'],

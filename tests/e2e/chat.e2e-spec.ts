@@ -193,7 +193,7 @@ describe('chat over REST (real app, real FAISS index)', () => {
   it('answers bad input to the stream with a JSON 400, not an event stream', async () => {
     const res = await request(t.url).post('/chat/stream').send({ message: '   ' }).expect(400);
     expect(res.headers['content-type']).toMatch(/application\/json/);
-    expect(res.body.message).toBe('message must not be only whitespace');
+    expect(res.body.message).toBe('message must not be only whitespace or invisible characters');
   });
 
   it('shows, forgets and refuses sessions', async () => {

@@ -170,6 +170,8 @@ describe('faces and mosaic (real app, default engine, real photos)', () => {
     expect(busy.body.message).toMatch(
       /^The face detector is busy \(\d+ images in progress\); try again in a few seconds\.$/,
     );
+    // Every 429 says when to come back.
+    expect(busy.headers['retry-after']).toMatch(/^\d+$/);
     // Capacity is back once they are done.
     await send('/faces/detect', facePhoto('obama-480p.jpg')).expect(200);
   });

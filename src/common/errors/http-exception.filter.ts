@@ -3,6 +3,9 @@ import type { Request, Response } from 'express';
 import { requestId } from '../http/logging';
 import { toErrorBody } from './error-body';
 
+/** Seconds a client is told to wait after a 429 or 503 that did not say (busy workers, a model loading). */
+const RETRY_AFTER_S = 1;
+
 /** Every HTTP error leaves the service in the shape of ErrorBody; stack traces only go to the log. */
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {
@@ -27,6 +30,11 @@ export class HttpExceptionFilter implements ExceptionFilter {
       res.destroy();
       return;
     }
+    // Every 429 says when to come back; a limiter that knows better has set the header already.
+    if (body.statusCode === 429 && !res.getHeader('Retry-After'))
+      res.setHeader('Retry-After', String(RETRY_AFTER_S));
+    if (body.statusCode === 503 && !res.getHeader('Retry-After'))
+      res.setHeader('Retry-After', String(RETRY_AFTER_S));
     res.status(body.statusCode).json(body);
   }
 }

@@ -1,5 +1,6 @@
 import { INestApplicationContext } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
+import type { MessageMappingProperties } from '@nestjs/websockets';
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { Namespace, Server, ServerOptions, Socket } from 'socket.io';
 import { AppConfig } from '../../config/app.config';
@@ -14,6 +15,8 @@ import { RedisConnections } from '../../modules/redis/redis-connections';
  */
 export class SocketIoAdapter extends IoAdapter {
   private redisAdapter?: ReturnType<typeof createAdapter>;
+  /** Events some gateway handles, per namespace: only these become metric labels (a client picks the rest). */
+  private readonly known = new Map<string, Set<string>>();
 
   constructor(
     app: INestApplicationContext,
@@ -53,10 +56,23 @@ export class SocketIoAdapter extends IoAdapter {
         data.counted = true;
         const namespace = server.name;
         this.metrics.wsConnections.inc({ namespace });
-        socket.onAny((event: string) => this.metrics.wsMessages.inc({ namespace, event }));
+        socket.onAny((event: unknown) => {
+          const name = typeof event === 'string' && this.known.get(namespace)?.has(event) ? event : 'other';
+          this.metrics.wsMessages.inc({ namespace, event: name });
+        });
         socket.once('disconnect', () => this.metrics.wsConnections.dec({ namespace }));
       }
       callback(socket);
     });
+  }
+
+  override bindMessageHandlers(
+    ...args: Parameters<IoAdapter['bindMessageHandlers']>
+  ): ReturnType<IoAdapter['bindMessageHandlers']> {
+    const [socket, handlers] = args as unknown as [{ nsp: { name: string } }, MessageMappingProperties[]];
+    const known = this.known.get(socket.nsp.name) ?? new Set<string>();
+    for (const h of handlers) if (typeof h.message === 'string') known.add(h.message);
+    this.known.set(socket.nsp.name, known);
+    return super.bindMessageHandlers(...args);
   }
 }

@@ -61,6 +61,7 @@ const REPLY_EXAMPLE = {
   intent: 'greeting',
   score: 1,
   matched: '안녕하세요',
+  reason: null,
   latencyMs: 1.8,
 };
 

@@ -88,17 +88,20 @@ export class GenerationOptionsDto {
   seed?: number;
 }
 
+/** A character that is neither whitespace nor invisible (zero-width spaces and joiners, BOM, variation selectors). */
+const VISIBLE = /[^\s\p{Cf}\uFE00-\uFE0F]/u;
+
 /** Body of POST /chat and POST /chat/stream. */
 export class ChatRequestDto {
   @ApiProperty({
-    description: `What the user says (1 to ${MAX_MESSAGE_CHARS} characters, not only spaces).`,
+    description: `What the user says (1 to ${MAX_MESSAGE_CHARS} characters, not only spaces or invisible characters).`,
     example: '안녕하세요',
     minLength: 1,
     maxLength: MAX_MESSAGE_CHARS,
   })
   // class-validator runs the bottom decorator first (and stops at the first error).
   @MaxLength(MAX_MESSAGE_CHARS)
-  @Matches(/\S/, { message: 'message must not be only whitespace' })
+  @Matches(VISIBLE, { message: 'message must not be only whitespace or invisible characters' })
   @IsNotEmpty()
   @IsString()
   message: string;
@@ -127,7 +130,7 @@ export class ChatRequestDto {
 export class ChatSocketMessageDto {
   @ApiProperty({ example: '안녕하세요', minLength: 1, maxLength: MAX_MESSAGE_CHARS })
   @MaxLength(MAX_MESSAGE_CHARS)
-  @Matches(/\S/, { message: 'text must not be only whitespace' })
+  @Matches(VISIBLE, { message: 'text must not be only whitespace or invisible characters' })
   @IsNotEmpty()
   @IsString()
   text: string;
