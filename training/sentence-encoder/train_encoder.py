@@ -84,11 +84,12 @@ def parse_args():
     ap.add_argument("--pieces", type=int, default=1500, help="frequent prefixes and ##suffixes, each")
     ap.add_argument("--nsmc-lines", type=int, default=150000)
     ap.add_argument("--mlm-minutes", type=float, default=8.0)
-    ap.add_argument("--mlm-batch", type=int, default=128)
-    ap.add_argument("--mlm-lr", type=float, default=5e-4)
+    ap.add_argument("--mlm-batch", type=int, default=64)
+    ap.add_argument("--mlm-max-len", type=int, default=32)
+    ap.add_argument("--mlm-lr", type=float, default=1e-3)
     ap.add_argument("--cl-minutes", type=float, default=14.0)
     ap.add_argument("--cl-batch", type=int, default=96)
-    ap.add_argument("--cl-lr", type=float, default=2e-4)
+    ap.add_argument("--cl-lr", type=float, default=5e-4)
     ap.add_argument("--temperature", type=float, default=0.05)
     ap.add_argument("--max-steps", type=int, default=None, help="cap on the steps of each stage")
     return ap.parse_args()
@@ -278,6 +279,19 @@ def pad(batch_ids):
 
 # --- model -----------------------------------------------------------------------------------------------
 
+def bert_init(model):
+    """BERT's initialisation (normal 0.02, zero biases, unit LayerNorms): PyTorch's default N(0, 1) embeddings
+    would make the tied MLM logits ~16x too large."""
+    for m in model.modules():
+        if isinstance(m, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(m.weight, std=0.02)
+        if isinstance(m, nn.Linear) and m.bias is not None:
+            nn.init.zeros_(m.bias)
+        if isinstance(m, nn.LayerNorm):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+
+
 def embed(model, ids, mask):
     h = model(ids, mask, torch.zeros_like(ids))
     m = mask[..., None].to(h.dtype)
@@ -351,7 +365,8 @@ def train_mlm(model, vocab, texts, args, rng):
 
     def step_fn(step):
         batch = [texts[rng.randrange(len(texts))] for _ in range(args.mlm_batch)]
-        ids, att = pad([encoded.setdefault(t, encode(t, vocab, args.max_len)) for t in batch])
+        # Short rows for MLM: most of what it learns is local, and a long review costs like four short ones.
+        ids, att = pad([encoded.setdefault(t, encode(t, vocab, args.mlm_max_len)) for t in batch])
         labels = ids.clone()
         cand = ids >= n_special
         pick = (torch.rand(ids.shape) < 0.15) & cand
@@ -598,6 +613,7 @@ def main():
         with open(vocab_path, "w", encoding="utf-8") as f:
             json.dump(vocab, f, ensure_ascii=False)
     model = TinyBert(len(vocab), args.hidden, args.layers, args.heads, args.intermediate, args.max_len)
+    bert_init(model)
     n_params = sum(p.numel() for p in model.parameters())
     print(f"[model] vocab {len(vocab)}, params {n_params:,}", flush=True)
     mlm_path = os.path.join(args.work_dir, "after-mlm.pt")

@@ -2,7 +2,7 @@ import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import { ChatRequestDto, ChatSocketMessageDto } from '../../../../src/modules/chat/dto/chat.dto';
 
-const errors = async (cls: typeof ChatRequestDto | typeof ChatSocketMessageDto, body: object) =>
+const errors = async (cls: new () => object, body: object) =>
   (await validate(plainToInstance(cls, body))).flatMap((e) => Object.values(e.constraints ?? {}));
 
 describe('chat message DTOs', () => {
