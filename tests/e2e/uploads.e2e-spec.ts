@@ -71,20 +71,28 @@ describe('uploads (real app, real files)', () => {
     await clear();
   });
 
-  it('answers a duplicate with the existing record and stores it once, also when sent concurrently', async () => {
+  it('keeps every upload its own: the same bytes from Alice and Bob get two ids and names, and one delete leaves the other', async () => {
     const png = await solid(20, 10, [1, 2, 3]).png().toBuffer();
-    const [a, b] = await Promise.all([post(png, 'a.png'), post(png, 'b.png')]);
-    expect(a.status).toBe(200);
-    expect(b.status).toBe(200);
-    expect(a.body.id).toBe(b.body.id);
-    expect([a.body.duplicate, b.body.duplicate].sort()).toEqual([false, true]);
-    const again = await post(png, 'c.png').expect(200);
+    const [alice, bob] = await Promise.all([post(png, 'alice.png'), post(png, 'bob.png')]);
+    expect(alice.status).toBe(200);
+    expect(bob.status).toBe(200);
+    expect(alice.body.id).not.toBe(bob.body.id);
+    expect(alice.body.originalName ?? alice.body.filename).not.toBe(
+      bob.body.originalName ?? bob.body.filename,
+    );
+    const again = await post(png, 'carol.png').expect(200);
     expect(again.body).toMatchObject({
-      id: a.body.id,
       duplicate: true,
-      message: 'This image was already uploaded.',
+      message: 'Image uploaded (the same image is also stored as another upload).',
     });
-    expect(stored()).toHaveLength(2);
+    expect(stored()).toHaveLength(6);
+    await request(t.url).delete(`/uploads/${bob.body.id}`).expect(204);
+    await request(t.url).get(`/uploads/${alice.body.id}`).expect(200);
+    const list = await request(t.url).get('/uploads').expect(200);
+    const items = list.body.items as { id: string; filename: string }[];
+    expect(items.find((i) => i.id === alice.body.id)).toMatchObject({ filename: 'alice.png' });
+    expect(items.find((i) => i.id === bob.body.id)).toBeUndefined();
+    await request(t.url).get(`/uploads/${bob.body.id}`).expect(404);
     await clear();
   });
 

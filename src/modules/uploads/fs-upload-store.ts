@@ -27,15 +27,15 @@ interface Entry {
  * Every file is written to `.tmp-<random>` in the same folder and renamed when complete, the image
  * before its sidecar, so a crash or a failed write never leaves a half file under a real name; leftovers
  * are removed by init(). Names on disk come only from server-generated ids, never from the client.
- * An in-memory index (by id and by sha256) answers lists and duplicate checks; identical bytes uploaded
- * concurrently are stored once. Instances sharing the folder (replicas on one volume) see each other's
+ * An in-memory index (by id, and ids by sha256) answers lists and says whether the same bytes are already
+ * stored. Every upload is its own: identical bytes uploaded twice (by two people) get two ids, two names and
+ * two files, so deleting one never removes the other. Instances sharing the folder (replicas on one volume) see each other's
  * uploads: lists re-read the folder whenever its modification time changed.
  */
 export class FsUploadStore extends UploadStore {
   private readonly logger = new Logger(FsUploadStore.name);
   private readonly byId = new Map<string, Entry>();
-  private readonly bySha = new Map<string, string>();
-  private readonly saving = new Map<string, Promise<SaveResult>>();
+  private readonly bySha = new Map<string, Set<string>>();
   private seq = 0;
   private lastCreated = 0;
   /** The folder's mtime when the index was last synchronised with it. */
@@ -68,18 +68,9 @@ export class FsUploadStore extends UploadStore {
 
   async save(data: Buffer, upload: NewUpload): Promise<SaveResult> {
     const sha256 = createHash('sha256').update(data).digest('hex');
-    const existing = await this.findBySha(sha256);
-    if (existing) return { record: existing, duplicate: true };
-    // The same bytes being saved right now by another request: answer with that record.
-    const pending = this.saving.get(sha256);
-    if (pending) return { record: (await pending).record, duplicate: true };
-    const work = this.write(data, upload, sha256);
-    this.saving.set(sha256, work);
-    try {
-      return await work;
-    } finally {
-      this.saving.delete(sha256);
-    }
+    await this.sync();
+    const duplicate = (this.bySha.get(sha256)?.size ?? 0) > 0;
+    return { record: await this.write(data, upload, sha256), duplicate };
   }
 
   async list(offset: number, limit: number): Promise<UploadPage> {
@@ -139,7 +130,7 @@ export class FsUploadStore extends UploadStore {
     return true;
   }
 
-  private async write(data: Buffer, upload: NewUpload, sha256: string): Promise<SaveResult> {
+  private async write(data: Buffer, upload: NewUpload, sha256: string): Promise<UploadRecord> {
     const id = randomUUID();
     const record: UploadRecord = {
       id,
@@ -161,7 +152,7 @@ export class FsUploadStore extends UploadStore {
       throw err;
     }
     this.index(record);
-    return { record, duplicate: false };
+    return record;
   }
 
   /** Now, but strictly after the previous upload of this process, so "newest first" survives a restart. */
@@ -179,11 +170,6 @@ export class FsUploadStore extends UploadStore {
       await fs.rm(tmp, { force: true });
       throw err;
     }
-  }
-
-  private async findBySha(sha256: string): Promise<UploadRecord | null> {
-    const id = this.bySha.get(sha256);
-    return id ? this.get(id) : null;
   }
 
   private async readSidecar(id: string): Promise<UploadRecord | null> {
@@ -246,12 +232,16 @@ export class FsUploadStore extends UploadStore {
 
   private index(record: UploadRecord): void {
     this.byId.set(record.id, { record, seq: this.seq++ });
-    this.bySha.set(record.sha256, record.id);
+    const ids = this.bySha.get(record.sha256) ?? new Set<string>();
+    ids.add(record.id);
+    this.bySha.set(record.sha256, ids);
   }
 
   private unindex(record: UploadRecord): void {
     this.byId.delete(record.id);
-    if (this.bySha.get(record.sha256) === record.id) this.bySha.delete(record.sha256);
+    const ids = this.bySha.get(record.sha256);
+    ids?.delete(record.id);
+    if (ids?.size === 0) this.bySha.delete(record.sha256);
   }
 
   private pathOf(record: UploadRecord): string {

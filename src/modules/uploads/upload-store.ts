@@ -23,7 +23,7 @@ export type NewUpload = Omit<UploadRecord, 'id' | 'size' | 'sha256' | 'createdAt
 
 export interface SaveResult {
   record: UploadRecord;
-  /** True when the same bytes (same sha256) were already stored: the existing record is returned. */
+  /** True when the same bytes (same sha256) were already stored by another upload (informational: the new upload is its own). */
   duplicate: boolean;
 }
 

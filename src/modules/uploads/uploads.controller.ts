@@ -59,8 +59,8 @@ export class UploadsController {
     description:
       'Multipart form with the image in the field `file`. Only images are accepted, recognised by their content ' +
       '(not the name or Content-Type) and fully decoded; the file is stored under a server-generated id and the ' +
-      'client name is kept only as metadata. Uploading the same bytes again returns the existing upload ' +
-      '(`duplicate: true`).',
+      'client name is kept only as metadata. Every upload is its own (own id, name and file): the same bytes ' +
+      'uploaded again are stored again, with `duplicate: true` saying so; deleting one upload never removes another.',
   })
   @ApiConsumes('multipart/form-data')
   @ApiBody(IMAGE_UPLOAD_BODY)

@@ -41,7 +41,7 @@ export class UploadResponseDto extends UploadMetaDto {
   @ApiProperty({
     example: false,
     description:
-      'True when the same bytes were uploaded before: the existing upload is returned, not stored twice',
+      'True when the same bytes are also stored as another upload; this upload has its own id and file all the same',
   })
   duplicate: boolean;
 }

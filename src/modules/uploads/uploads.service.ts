@@ -19,7 +19,7 @@ export interface UploadFile {
 
 /**
  * Accepts images into the UploadStore: only real images (magic bytes, header within the pixel cap, a full
- * decode that succeeds), stored once per content, under server-generated ids.
+ * decode that succeeds), each stored as its own upload under a server-generated id.
  */
 @Injectable()
 export class UploadsService implements OnModuleInit {
@@ -47,7 +47,9 @@ export class UploadsService implements OnModuleInit {
     });
     return {
       ...toMeta(record),
-      message: duplicate ? 'This image was already uploaded.' : 'Image uploaded.',
+      message: duplicate
+        ? 'Image uploaded (the same image is also stored as another upload).'
+        : 'Image uploaded.',
       duplicate,
     };
   }

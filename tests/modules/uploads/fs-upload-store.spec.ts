@@ -37,18 +37,25 @@ describe('FsUploadStore (real files)', () => {
     expect(await s.get(record.id)).toEqual(record);
   });
 
-  it('stores identical bytes once, also when saved concurrently', async () => {
+  it('gives identical bytes uploaded twice, also concurrently, their own ids, names and files', async () => {
     const s = await store();
     const data = Buffer.from('same');
-    const results = await Promise.all([1, 2, 3, 4].map(() => s.save(data, PNG)));
-    expect(new Set(results.map((r) => r.record.id)).size).toBe(1);
-    expect(results.filter((r) => !r.duplicate)).toHaveLength(1);
-    expect(readdirSync(s.dir)).toHaveLength(2);
-    // After deletion the same bytes are a new upload.
-    await s.delete(results[0].record.id);
-    const again = await s.save(data, PNG);
-    expect(again.duplicate).toBe(false);
-    expect(again.record.id).not.toBe(results[0].record.id);
+    const alice = await s.save(data, { ...PNG, originalName: 'alice.png' });
+    expect(alice.duplicate).toBe(false);
+    const others = await Promise.all(
+      [1, 2, 3].map((i) => s.save(data, { ...PNG, originalName: `bob${i}.png` })),
+    );
+    expect(others.every((r) => r.duplicate)).toBe(true);
+    const ids = [alice, ...others].map((r) => r.record.id);
+    expect(new Set(ids).size).toBe(4);
+    expect(readdirSync(s.dir)).toHaveLength(8);
+    // Deleting one removes that upload only.
+    await s.delete(others[0].record.id);
+    expect((await s.get(alice.record.id))?.originalName).toBe('alice.png');
+    expect((await s.read(alice.record.id))?.equals(data)).toBe(true);
+    expect(await s.get(others[0].record.id)).toBeNull();
+    await Promise.all([alice, ...others.slice(1)].map((r) => s.delete(r.record.id)));
+    expect((await s.save(data, PNG)).duplicate).toBe(false);
   });
 
   it('reloads its index from the sidecars, removing leftovers of interrupted writes', async () => {
