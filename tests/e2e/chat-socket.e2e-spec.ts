@@ -24,6 +24,7 @@ describe('chat over socket.io (real app, real socket.io-client)', () => {
         intent: 'greeting',
         score: expect.any(Number),
         matched: '안녕하세요',
+        reason: null,
         latencyMs: expect.any(Number),
       });
       expect(await reply).toEqual(ack);
@@ -118,7 +119,8 @@ describe('chat over socket.io (real app, real socket.io-client)', () => {
 describe('chat socket.io rate limits', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startChatApp({ CHAT_RATE_LIMIT_PER_MIN: '5', CHAT_RATE_LIMIT_IP_PER_MIN: '40' });
+    // A window wide enough that the per-socket rate limit, not the in-flight window, is what refuses here.
+    t = await startChatApp({ CHAT_RATE_LIMIT_PER_MIN: '5', CHAT_RATE_LIMIT_IP_PER_MIN: '40', WS_MAX_INFLIGHT: '32' });
   });
   afterAll(() => t.close());
 

@@ -6,6 +6,7 @@ import type { Namespace, Server, ServerOptions, Socket } from 'socket.io';
 import { AppConfig } from '../../config/app.config';
 import { MetricsService } from '../../modules/metrics/metrics.service';
 import { RedisConnections } from '../../modules/redis/redis-connections';
+import { admit, refusal } from './socket-load';
 
 /**
  * socket.io with the limits from config, CORS like HTTP, and connection metrics per namespace. Given enabled
@@ -56,6 +57,23 @@ export class SocketIoAdapter extends IoAdapter {
         data.counted = true;
         const namespace = server.name;
         this.metrics.wsConnections.inc({ namespace });
+        // Admission before any gateway work: a socket with WS_MAX_INFLIGHT events in progress is refused at once.
+        const limits = {
+          maxInflight: this.config.WS_MAX_INFLIGHT,
+          floodDisconnect: this.config.WS_FLOOD_DISCONNECT,
+        };
+        socket.use((packet, next) => {
+          // Events no gateway handles cost nothing beyond this: socket.io drops them.
+          if (!this.known.get(namespace)?.has(packet[0] as string)) return next();
+          const verdict = admit(socket, limits);
+          if (verdict === 'accept') return next();
+          if (verdict === 'refuse') {
+            const ack = packet.at(-1);
+            const error = refusal(limits.maxInflight);
+            if (typeof ack === 'function') (ack as (r: unknown) => void)({ error });
+            socket.emit('error', error);
+          }
+        });
         socket.onAny((event: unknown) => {
           const name = typeof event === 'string' && this.known.get(namespace)?.has(event) ? event : 'other';
           this.metrics.wsMessages.inc({ namespace, event: name });

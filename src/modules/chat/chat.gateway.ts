@@ -1,4 +1,4 @@
-import { OnModuleDestroy, UseFilters, UseGuards, UsePipes } from '@nestjs/common';
+import { OnModuleDestroy, UseFilters, UseGuards, UseInterceptors, UsePipes } from '@nestjs/common';
 import {
   ConnectedSocket,
   MessageBody,
@@ -11,6 +11,7 @@ import {
 import type { Subscription } from 'rxjs';
 import type { Namespace, Socket } from 'socket.io';
 import { createValidationPipe } from '../../common/http/validation';
+import { WsInflightInterceptor } from '../../common/ws/ws-inflight.interceptor';
 import { WsExceptionFilter } from '../../common/ws/ws-exception.filter';
 import { ChatRateLimitGuard } from './chat-rate-limiter';
 import { ChatSource } from './chat-generator';
@@ -53,6 +54,7 @@ export const sessionRoom = (sessionId: string) => `session:${sessionId}`;
  */
 @WebSocketGateway({ namespace: '/chat' })
 @UseFilters(new WsExceptionFilter())
+@UseInterceptors(WsInflightInterceptor)
 @UsePipes(createValidationPipe())
 export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect, OnModuleDestroy {
   private subscription?: Subscription;

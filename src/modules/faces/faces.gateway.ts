@@ -1,6 +1,7 @@
-import { BadRequestException, UseFilters, UsePipes } from '@nestjs/common';
+import { BadRequestException, UseFilters, UseInterceptors, UsePipes } from '@nestjs/common';
 import { MessageBody, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import { createValidationPipe } from '../../common/http/validation';
+import { WsInflightInterceptor } from '../../common/ws/ws-inflight.interceptor';
 import { WsExceptionFilter } from '../../common/ws/ws-exception.filter';
 import { FaceBox } from './face-detector';
 import { MosaicMessageDto, OutputFormat } from './faces.dto';
@@ -21,6 +22,7 @@ export interface MosaicReply {
  */
 @WebSocketGateway({ namespace: '/vision' })
 @UseFilters(new WsExceptionFilter())
+@UseInterceptors(WsInflightInterceptor)
 @UsePipes(createValidationPipe())
 export class FacesGateway {
   private readonly pipe = createValidationPipe();

@@ -1,4 +1,4 @@
-import { BadRequestException, OnModuleDestroy, UseFilters, UsePipes } from '@nestjs/common';
+import { BadRequestException, OnModuleDestroy, UseFilters, UseInterceptors, UsePipes } from '@nestjs/common';
 import {
   ConnectedSocket,
   MessageBody,
@@ -9,6 +9,7 @@ import {
 } from '@nestjs/websockets';
 import type { Namespace, Socket } from 'socket.io';
 import { createValidationPipe } from '../../common/http/validation';
+import { WsInflightInterceptor } from '../../common/ws/ws-inflight.interceptor';
 import { WsExceptionFilter } from '../../common/ws/ws-exception.filter';
 import { JobEvent, JobView } from './job-queue';
 import { JobSubscribeDto } from './jobs.dto';
@@ -31,6 +32,7 @@ export function jobRoom(jobId: string): string {
  */
 @WebSocketGateway({ namespace: '/jobs' })
 @UseFilters(new WsExceptionFilter())
+@UseInterceptors(WsInflightInterceptor)
 @UsePipes(createValidationPipe())
 export class JobsGateway implements OnGatewayInit, OnModuleDestroy {
   @WebSocketServer() private readonly server!: Namespace;

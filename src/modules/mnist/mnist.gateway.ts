@@ -1,6 +1,14 @@
-import { BadRequestException, Inject, PayloadTooLargeException, UseFilters, UsePipes } from '@nestjs/common';
+import {
+  BadRequestException,
+  Inject,
+  PayloadTooLargeException,
+  UseFilters,
+  UseInterceptors,
+  UsePipes,
+} from '@nestjs/common';
 import { MessageBody, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import { createValidationPipe } from '../../common/http/validation';
+import { WsInflightInterceptor } from '../../common/ws/ws-inflight.interceptor';
 import { WsExceptionFilter } from '../../common/ws/ws-exception.filter';
 import { AppConfig, appConfig } from '../../config/app.config';
 import { MnistInferenceService } from './mnist-inference.service';
@@ -32,6 +40,7 @@ export function imageBytes(payload: unknown): Buffer {
  */
 @WebSocketGateway({ namespace: '/vision' })
 @UseFilters(new WsExceptionFilter())
+@UseInterceptors(WsInflightInterceptor)
 @UsePipes(createValidationPipe())
 export class MnistGateway {
   constructor(
