@@ -1,6 +1,7 @@
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import { HttpExceptionFilter } from './common/errors/http-exception.filter';
+import { boundedBodyParser } from './common/http/json-body';
 import { setupOpenApi } from './common/http/openapi';
 import { createValidationPipe } from './common/http/validation';
 import { SocketIoAdapter } from './common/ws/socket-io.adapter';
@@ -20,8 +21,12 @@ export function configureApp(app: NestExpressApplication): AppConfig {
   app.disable('x-powered-by');
   // req.ip then comes from X-Forwarded-For when the request came through a trusted proxy.
   if (config.TRUST_PROXY.length > 0) app.set('trust proxy', config.TRUST_PROXY);
-  app.useBodyParser('json', { limit: config.BODY_LIMIT });
-  app.useBodyParser('urlencoded', { limit: config.BODY_LIMIT, extended: false });
+  app.use(boundedBodyParser('json', config.BODY_LIMIT));
+  app.use(boundedBodyParser('urlencoded', config.BODY_LIMIT));
+  // Receiving one request (headers and body) may take this long; then Node answers 408 and closes.
+  const server = app.getHttpServer() as import('node:http').Server;
+  server.requestTimeout = config.HTTP_REQUEST_TIMEOUT_MS;
+  server.headersTimeout = Math.min(server.headersTimeout, config.HTTP_REQUEST_TIMEOUT_MS);
   const origins = config.CORS_ORIGINS;
   if (origins.length > 0)
     app.enableCors({ origin: origins.includes('*') ? true : origins, credentials: true });

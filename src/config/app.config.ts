@@ -17,6 +17,8 @@ export class AppEnv {
   @Expose() @IsOptional() @IsString() HAAR_CASCADE_PATH?: string;
   /** Largest JSON or form body accepted, e.g. "100kb". */
   @Expose() @EnvBytes() @IsInt() @Min(1024) BODY_LIMIT: number = 100 * 1024;
+  /** Longest time to receive one request, headers and body (uploads included); then 408 and the connection closes. */
+  @Expose() @IsInt() @Min(1000) HTTP_REQUEST_TIMEOUT_MS: number = 60_000;
   /** Largest uploaded file (multipart or socket.io binary), e.g. "10mb". */
   @Expose() @EnvBytes() @IsInt() @Min(1024) UPLOAD_MAX_BYTES: number = 10 * 1024 * 1024;
   /** Decoded images larger than this many pixels are refused before decoding (decompression bombs). */
