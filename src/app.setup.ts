@@ -3,6 +3,7 @@ import { Logger } from 'nestjs-pino';
 import { HttpExceptionFilter } from './common/errors/http-exception.filter';
 import { boundedBodyParser } from './common/http/json-body';
 import { setupOpenApi } from './common/http/openapi';
+import { uploadAdmission } from './common/http/upload-admission';
 import { createValidationPipe } from './common/http/validation';
 import { SocketIoAdapter } from './common/ws/socket-io.adapter';
 import { AppConfig, appConfig } from './config/app.config';
@@ -21,6 +22,7 @@ export function configureApp(app: NestExpressApplication): AppConfig {
   app.disable('x-powered-by');
   // req.ip then comes from X-Forwarded-For when the request came through a trusted proxy.
   if (config.TRUST_PROXY.length > 0) app.set('trust proxy', config.TRUST_PROXY);
+  app.use(uploadAdmission(config.UPLOADS_INFLIGHT_MAX_BYTES, config.UPLOAD_MAX_BYTES + 1024 * 1024));
   app.use(boundedBodyParser('json', config.BODY_LIMIT));
   app.use(boundedBodyParser('urlencoded', config.BODY_LIMIT));
   // Receiving one request (headers and body) may take this long; then Node answers 408 and closes.

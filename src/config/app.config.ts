@@ -21,6 +21,8 @@ export class AppEnv {
   @Expose() @IsInt() @Min(1000) HTTP_REQUEST_TIMEOUT_MS: number = 60_000;
   /** Largest uploaded file (multipart or socket.io binary), e.g. "10mb". */
   @Expose() @EnvBytes() @IsInt() @Min(1024) UPLOAD_MAX_BYTES: number = 10 * 1024 * 1024;
+  /** Multipart bodies held in memory at once, server-wide (each reserves its Content-Length); beyond: 503. */
+  @Expose() @EnvBytes() @IsInt() @Min(1024) UPLOADS_INFLIGHT_MAX_BYTES: number = 128 * 1024 * 1024;
   /** Decoded images larger than this many pixels are refused before decoding (decompression bombs). */
   @Expose() @IsInt() @Min(1) IMAGE_MAX_PIXELS: number = 40_000_000;
   /** Origins allowed by CORS for HTTP and socket.io: "*" for any, empty for none (same-origin only). */
