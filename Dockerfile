@@ -46,7 +46,7 @@ ARG NATIVE_FACES
 # Runtime libraries only: faiss-node links FAISS statically but needs BLAS, LAPACK and OpenMP; opencv-data
 # has the Haar cascade (haarcascade_frontalface_alt.xml); the native face detector needs OpenCV's objdetect.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libblas3 liblapack3 libgomp1 opencv-data \
+ && apt-get install -y --no-install-recommends libblas3 liblapack3 libopenblas0-pthread libgomp1 opencv-data \
       $( [ "$NATIVE_FACES" = "true" ] && echo libopencv-objdetect406 ) \
  && rm -rf /var/lib/apt/lists/*
 

@@ -42,7 +42,7 @@ export class AppEnv {
   /** Events of one socket.io connection handled at a time; beyond, the event gets a 429 at once. */
   @Expose() @IsInt() @Min(1) @Max(1000) WS_MAX_INFLIGHT: number = 4;
   /** A connection refused this many times within 10 s (by WS_MAX_INFLIGHT) is disconnected. */
-  @Expose() @IsInt() @Min(1) WS_FLOOD_DISCONNECT: number = 200;
+  @Expose() @IsInt() @Min(1) WS_FLOOD_DISCONNECT: number = 100;
   /** How long SIGTERM waits for in-flight work before the process exits anyway. */
   @Expose() @IsInt() @Min(0) SHUTDOWN_TIMEOUT_MS: number = 10_000;
 }

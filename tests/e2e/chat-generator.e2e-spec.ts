@@ -24,6 +24,11 @@ describe('chat with the real generator', () => {
       GENERATOR_MAX_QUEUE: '0',
       CHAT_RATE_LIMIT_IP_PER_MIN: '0',
       CHAT_RATE_LIMIT_PER_MIN: '0',
+      // This suite is about the generator's plumbing (streaming, cancel, 429), not the policy: the message, a
+      // knowledge request, reaches the generator with the out-of-scope side off, and the tiny fixture model's
+      // replies are sent whatever their score.
+      CHAT_OUT_OF_SCOPE_FILE: '',
+      CHAT_REPLY_GATE: '-100',
     });
   }, 240_000);
 

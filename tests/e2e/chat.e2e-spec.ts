@@ -6,6 +6,7 @@ import {
   OUR_CORPUS,
   OUR_CORPUS_SIZE,
   OUR_INTENT_COUNT,
+  OUR_INTENTS,
   parseSse,
   startChatApp,
 } from '../support/chat-fixtures';
@@ -35,6 +36,7 @@ describe('chat over REST (real app, real FAISS index)', () => {
       intent: 'greeting',
       score: expect.any(Number),
       matched: '안녕하세요',
+      reason: null,
       latencyMs: expect.any(Number),
     });
     expect(res.body.score).toBeGreaterThan(0.99);
@@ -242,7 +244,7 @@ describe('chat over REST (real app, real FAISS index)', () => {
       origin: 'loaded',
       files: [{ name: 'ko-smalltalk.jsonl', format: 'jsonl', entries: OUR_CORPUS_SIZE }],
     });
-    expect(res.body.intents.greeting).toBe(40);
+    expect(res.body.intents.greeting).toBe(OUR_INTENTS.greeting);
     await chat({ message: '안녕하세요' }).expect(200);
   });
 

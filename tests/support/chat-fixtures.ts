@@ -21,6 +21,11 @@ const ourRows = readFileSync(OUR_CORPUS, 'utf8')
 /** Questions in our corpus, and its intents (counted from the file, so tests follow the corpus as it grows). */
 export const OUR_CORPUS_SIZE = ourRows.length;
 export const OUR_INTENT_COUNT = new Set(ourRows.map((r) => r.intent)).size;
+/** Questions per intent in our corpus. */
+export const OUR_INTENTS: Readonly<Record<string, number>> = ourRows.reduce<Record<string, number>>(
+  (acc, r) => ((acc[r.intent] = (acc[r.intent] ?? 0) + 1), acc),
+  {},
+);
 
 /** Bound to CHAT_GENERATOR when a test gives none: the chat never hands over (it answers with its fallback). */
 export const NO_GENERATOR: ChatGenerator = {

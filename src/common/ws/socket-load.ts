@@ -55,7 +55,8 @@ export function admit(socket: Socket, limits: SocketLimits): 'accept' | 'refuse'
       'This connection sent too many events at once and is closed; reconnect and wait for the answers.',
     code: 'too_many_requests',
   });
-  setTimeout(() => socket.disconnect(true), 50);
+  // Next turn: the refusals already queued are written first, and no more of its packets are decoded.
+  setImmediate(() => socket.disconnect(true));
   return 'drop';
 }
 

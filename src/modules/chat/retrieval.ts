@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Corpus, CorpusEntry, loadCorpus } from './corpus/corpus-loader';
 import { loadOutOfScopeFile, OutOfScopeFile } from './corpus/out-of-scope-loader';
@@ -207,7 +207,13 @@ export async function buildRetrieval(
 ): Promise<Retrieval> {
   const started = performance.now();
   const corpus = await loadCorpus(settings.corpusDir, settings.files);
-  const oosFile = settings.outOfScopeFile ? await loadOutOfScopeFile(settings.outOfScopeFile) : undefined;
+  let oosFile: OutOfScopeFile | undefined;
+  if (settings.outOfScopeFile && existsSync(settings.outOfScopeFile))
+    oosFile = await loadOutOfScopeFile(settings.outOfScopeFile);
+  else if (settings.outOfScopeFile)
+    log(
+      `no out-of-scope file at ${settings.outOfScopeFile}: every message not answered goes to the generator`,
+    );
   const fingerprint = fingerprintOf(corpus, factory.id, settings.index, oosFile);
   const base = path.join(settings.indexDir, fingerprint.slice(0, 32));
   const elapsed = () => Math.round(performance.now() - started);

@@ -146,6 +146,8 @@ class TokenStreamer extends BaseStreamer {
   override end(): void {}
 
   text(): string {
+    // transformers.js refuses to decode an empty list.
+    if (this.ids.length === 0) return '';
     return this.tokenizer.decode(this.ids, { skip_special_tokens: true }).replace(/^\s+/, '');
   }
 }
@@ -268,7 +270,7 @@ async function generateCandidates(m: Loaded, task: GenerateTask, started: number
     let lp = 0;
     for (let c = L; c < seqs[i].length; c++) lp += logProbAt(lg, (i * T + c - 1) * V, V, seqs[i][c]);
     return {
-      text: m.tokenizer.decode(r.ids, { skip_special_tokens: true }).trim(),
+      text: r.ids.length === 0 ? '' : m.tokenizer.decode(r.ids, { skip_special_tokens: true }).trim(),
       ids: r.ids,
       pieces: piecesOf(m.tokenizer, r.ids),
       logProb: lp,

@@ -8,7 +8,7 @@ import {
   parseChatbotDataCsv,
   parseJsonl,
 } from '../../../src/modules/chat/corpus/corpus-loader';
-import { CHATBOT_DATA, OUR_CORPUS, OUR_CORPUS_SIZE } from '../../support/chat-fixtures';
+import { CHATBOT_DATA, OUR_CORPUS, OUR_CORPUS_SIZE, OUR_INTENTS } from '../../support/chat-fixtures';
 
 /** The intents of the first corpus, which every later corpus keeps. */
 const ORIGINAL_INTENTS = [
@@ -45,7 +45,7 @@ describe('corpus loader', () => {
     expect(intents.size).toBeGreaterThanOrEqual(60);
     for (const original of ORIGINAL_INTENTS) expect(intents).toContain(original);
     const greetings = f.entries.filter((e) => e.intent === 'greeting');
-    expect(greetings).toHaveLength(40);
+    expect(greetings).toHaveLength(OUR_INTENTS.greeting);
     for (const g of greetings) expect(g.a).toMatch(/감사합니다[.!]$/);
     expect(f.sha256).toMatch(/^[0-9a-f]{64}$/);
   });

@@ -22,7 +22,8 @@ function referencedAssets(): string[] {
 describe('demo page served at / (real app over HTTP)', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startApp({}, { waitForModels: false });
+    // /health/ready is one of the page's links: it answers 200 once the models are loaded.
+    t = await startApp({});
   });
   afterAll(() => t.close());
 
