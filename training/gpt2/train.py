@@ -106,6 +106,9 @@ def parse_args():
     ap.add_argument("--pretrain-lr", type=float, default=1e-3)
     ap.add_argument("--pretrain-batch-size", type=int, default=32)
     ap.add_argument("--resume", action="store_true", help="continue an interrupted pre-training from --work-dir")
+    ap.add_argument("--init", default=None,
+                    help="finetune stage: start from this checkpoint (e.g. a previous fine-tuning's --checkpoint) "
+                         "instead of the pre-trained model, to fine-tune further")
     ap.add_argument("--checkpoint", default=None,
                     help="where to save the PyTorch checkpoint (default: /tmp/<out-dir name>-checkpoint.pt; "
                          "kept out of the model dir to respect its size budget)")
@@ -263,6 +266,16 @@ def pretrain(model, tok, texts, args, work_dir):
     return info
 
 
+def _previous_summary(ckpt):
+    """The earlier fine-tuning's steps, time and best loss (its summary beside the checkpoint), for the card."""
+    try:
+        with open(ckpt + ".summary.json", encoding="utf-8") as f:
+            s = json.load(f)
+        return {k: s.get(k) for k in ("steps", "train_seconds", "best_val_loss", "best_val_ppl", "n_train_tokens")}
+    except OSError:
+        return None
+
+
 def lr_at(step, total, args):
     if step < args.warmup_steps:
         return args.lr * (step + 1) / args.warmup_steps
@@ -332,6 +345,11 @@ def main():
         model = GPT(cfg)
         model.load_state_dict(st["state_dict"])
         pre_info = st["info"]
+        if args.init:
+            init = torch.load(args.init)
+            model.load_state_dict(init["state_dict"])
+            pre_info = {**pre_info, "continued_from": args.init, "previous_summary": _previous_summary(args.init)}
+            print(f"[finetune] continuing from {args.init}", flush=True)
     for fn in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
         shutil.copyfile(os.path.join(work_dir, fn), os.path.join(out_dir, fn))
     print(f"[tok] vocab {len(tok)}; pairs: {len(pairs)} (train {len(train_pairs)}, val {len(val_pairs)})", flush=True)
@@ -491,13 +509,27 @@ def write_model_card(out_dir, s, refs):
                           for r in refs)
     sample_lines = "\n".join(f"| {x['prompt']} | {'yes' if x['in_training_data'] else 'no'} | {x['greedy']} | {x['sampled']} |"
                              for x in s["samples"])
+    pre = s.get("pretrain") or {}
+    prev = pre.get("previous_summary") or None
+    pre_lines = (
+        f"- Pre-training (`--stage pretrain`): {pre.get('steps', 0)} steps of {s['args']['pretrain_batch_size']} x {cfg['n_positions']} tokens "
+        f"({pre.get('tokens_seen', 0):,} tokens seen, {pre.get('seconds', 0) / 60:.1f} min), final LM validation loss "
+        f"{pre.get('final_val_loss', float('nan')):.3f} on held-out rows of the pre-training text. Text: "
+        f"{pre.get('nsmc_used', 0):,} NSMC review lines (of {pre.get('nsmc_kept', 0):,} kept by `blocklist.txt` and the "
+        f"filters, of {pre.get('nsmc_total', 0):,}) and {pre.get('i4k_kept', 0):,} 3i4k utterances."
+    )
+    if prev:
+        pre_lines += (f"\n- A first fine-tuning from it ran {prev.get('steps')} steps ({(prev.get('train_seconds') or 0) / 60:.1f} min, "
+                      f"best validation loss {prev.get('best_val_loss') or float('nan'):.4f}); the run below continued from its "
+                      f"checkpoint (`--init`).")
     card = f"""# ko-chat-gpt2
 
 A small Korean chit-chat model with the GPT-2 architecture, trained from scratch for this project's
 NestJS chatbot. It is stored in the same layout as an optimum export of `skt/kogpt2-base-v2`
 (`config.json` with `model_type: "gpt2"`, `tokenizer.json`, `onnx/model.onnx` decoder-with-past), so
 `@huggingface/transformers` (transformers.js) loads it with `AutoModelForCausalLM` / `AutoTokenizer`.
-It is a demo-quality model: replies are short, generic and often off-topic for unseen inputs.
+It is a small model: replies are short and often generic or off-topic for unseen inputs, which is why the chat
+samples several, ranks them and sends the fallback when none is good enough (see `src/modules/chat/reply/`).
 
 ## Format
 
@@ -523,13 +555,16 @@ answers and ends with `</s>` (id 1). Single-turn data only. Keep prompt + new to
 
 - `ChatbotData.csv`: Chatbot_data_for_Korean v1.0 by Youngsook Song (2018), https://github.com/songys/Chatbot_data,
   MIT license (Copyright (c) 2018). Read in place, not redistributed here.
+- Pre-training text: NSMC raw reviews (e9t/nsmc, CC0 1.0) filtered with `training/gpt2/blocklist.txt`, and the
+  3i4k utterances (warnikchow/3i4k, CC BY-SA 4.0); read in place from `../shared/datasets/korean/`.
 - `corpus/ko-smalltalk.jsonl`: this project's own hand-written small-talk pairs (repeated x{s['args']['own_repeat']} in training).
-- Held-out validation: {s['n_val_pairs']} pairs ({s['args']['val_fraction'] * 100:.0f} % of the distinct questions, seed {s['args']['seed']});
+- Held-out validation: {s['n_val_pairs']} pairs ({s['args']['val_fraction'] * 100:.0f} % of the distinct questions by sha1, seed {s['args']['seed']}; ChatbotData and our corpus);
   training: {s['n_train_pairs']} pairs -> {s['n_train_examples']} examples, {s['n_train_tokens']:,} tokens.
 - Loss on answer tokens and `</s>` only.
 
 ## Training
 
+{pre_lines}
 - AdamW (betas 0.9/0.95, weight decay {s['args']['weight_decay']}), lr {s['args']['lr']} with {s['args']['warmup_steps']} warmup steps and cosine decay
   to {s['args']['min_lr_ratio']}x, batch {s['args']['batch_size']}, gradient clipping 1.0, early stopping on validation loss
   (patience {s['args']['patience']} evaluations, {s['args']['evals_per_epoch']} per epoch), best checkpoint kept.

@@ -112,7 +112,10 @@ describe('TextGenerator (worker threads, transformers.js, our GPT-2 export)', ()
     });
     expect(out.finishReason).toBe('cancelled');
     expect(out.tokens).toBeLessThan(60);
-    const next = await gen.generate({ message: '안녕', options: { ...GREEDY, max_new_tokens: 4 } });
+    const next = await gen.generate({
+      message: '안녕',
+      options: { ...GREEDY, max_new_tokens: 4, min_new_tokens: 2 },
+    });
     expect(next.tokens).toBeGreaterThan(0);
   });
 

@@ -13,7 +13,7 @@
  *   gate is the threshold on its score that classifies that best.
  *
  *   npx ts-node --transpile-only src/modules/chat/eval/eval-generation.ts [--baseline DIR] [--limit N]
- *       [--calibrate] [--samples N]
+ *       [--calibrate] [--samples N] [--perplexity-only]
  */
 import 'reflect-metadata';
 import { INestApplicationContext } from '@nestjs/common';
@@ -165,6 +165,7 @@ async function main(): Promise<void> {
     console.log(`| ${dir} | ${split.heldOut.length} | ${f3(p.ppl)} | ${f3(p.natsPerChar)} |`);
   }
 
+  if (process.argv.includes('--perplexity-only')) return;
   const app: INestApplicationContext = await NestFactory.createApplicationContext(GenerationEvalModule, {
     logger: false,
   });
