@@ -55,7 +55,7 @@ describe('chat corpus: reload under load, bad corpora (real app)', () => {
     stop = true;
     await load;
     expect(reload.body).toMatchObject({
-      entries: 465,
+      entries: OUR_CORPUS_SIZE + 1,
       origin: 'built',
       intents: expect.objectContaining({ sports: 1 }),
     });
@@ -73,7 +73,9 @@ describe('chat corpus: reload under load, bad corpora (real app)', () => {
     appendFileSync(corpusFile(), '{"q": "broken line"\n');
     const res = await request(t.url).post('/chat/corpus/reload').expect(422);
     expect(res.body.message).toMatch(
-      /^The corpus cannot be loaded: ko-smalltalk\.jsonl line 466 is not valid JSON\.$/,
+      new RegExp(
+        `^The corpus cannot be loaded: ko-smalltalk\\.jsonl line ${OUR_CORPUS_SIZE + 2} is not valid JSON\\.$`,
+      ),
     );
     await request(t.url).post('/chat').send({ message: '야구 누가 이겼어?' }).expect(200);
     expect(t.registry.readiness().notReady.map((m) => m.name)).not.toContain('chat-retrieval');

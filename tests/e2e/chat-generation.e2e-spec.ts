@@ -7,14 +7,19 @@ const UNKNOWN = '양자역학의 불확정성 원리를 수식으로 증명해 �
 
 /**
  * The chat policy hands unmatched messages to whatever is bound to CHAT_GENERATOR. The out-of-scope side is
- * off here (CHAT_OUT_OF_SCOPE_FILE empty), so that any unmatched message reaches the generator.
+ * off here (CHAT_OUT_OF_SCOPE_FILE=none), so that any unmatched message reaches the generator.
  */
 describe('chat → generator seam (real app, scripted generator)', () => {
   let t: TestApp;
   const gen = new ScriptedGenerator();
   beforeAll(async () => {
     t = await startChatApp(
-      { CHAT_RATE_LIMIT_IP_PER_MIN: '0', CHAT_OUT_OF_SCOPE_FILE: '' },
+      {
+        CHAT_RATE_LIMIT_IP_PER_MIN: '0',
+        CHAT_OUT_OF_SCOPE_FILE: 'none',
+        // The n-gram embedder: a message unlike the corpus scores under its threshold, so the generator answers.
+        CHAT_EMBEDDER: 'hashed-ngram',
+      },
       { generator: gen },
     );
   });

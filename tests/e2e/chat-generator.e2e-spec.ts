@@ -27,7 +27,9 @@ describe('chat with the real generator', () => {
       // This suite is about the generator's plumbing (streaming, cancel, 429), not the policy: the message, a
       // knowledge request, reaches the generator with the out-of-scope side off, and the tiny fixture model's
       // replies are sent whatever their score.
-      CHAT_OUT_OF_SCOPE_FILE: '',
+      CHAT_OUT_OF_SCOPE_FILE: 'none',
+      // The n-gram embedder: a message unlike the corpus scores under its threshold, so the generator answers.
+      CHAT_EMBEDDER: 'hashed-ngram',
       CHAT_REPLY_GATE: '-100',
     });
   }, 240_000);

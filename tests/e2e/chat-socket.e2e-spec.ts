@@ -120,7 +120,11 @@ describe('chat socket.io rate limits', () => {
   let t: TestApp;
   beforeAll(async () => {
     // A window wide enough that the per-socket rate limit, not the in-flight window, is what refuses here.
-    t = await startChatApp({ CHAT_RATE_LIMIT_PER_MIN: '5', CHAT_RATE_LIMIT_IP_PER_MIN: '40', WS_MAX_INFLIGHT: '32' });
+    t = await startChatApp({
+      CHAT_RATE_LIMIT_PER_MIN: '5',
+      CHAT_RATE_LIMIT_IP_PER_MIN: '40',
+      WS_MAX_INFLIGHT: '32',
+    });
   });
   afterAll(() => t.close());
 

@@ -80,6 +80,8 @@ describe('several instances sharing Redis (scale-out)', () => {
       OUTPUT_DIR: path.join(dir, 'output'),
       CHAT_INDEX_DIR: path.join(dir, `index-${name}`),
       CHAT_CORPUS_FILES: `ko-smalltalk.jsonl,${pairFile}`,
+      // The pair's own questions must answer, not a close question of the first file.
+      CHAT_PRIORITY_MARGIN: '0',
       CHAT_RATE_LIMIT_IP_PER_MIN: String(IP_LIMIT),
       // Answers from the corpus only: deterministic, and the instances start faster.
       GENERATOR_MODEL: 'none',

@@ -30,6 +30,9 @@ export function makeTinyGpt2(steps = 3): { modelsDir: string; model: string } {
       '200',
       '--max-steps',
       String(steps),
+      // No pre-training: a few steps on packed text, full of </s>, would make the fixture end every reply at once.
+      '--pretrain-minutes',
+      '0',
       '--out-dir',
       out,
     ],

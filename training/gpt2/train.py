@@ -101,7 +101,7 @@ def parse_args():
                          "finetune: chat fine-tuning from --work-dir, export; all: both")
     ap.add_argument("--work-dir", default=None,
                     help="tokenizer and pre-training checkpoint (default: /tmp/<out-dir name>-work)")
-    ap.add_argument("--pretrain-minutes", type=float, default=22.0)
+    ap.add_argument("--pretrain-minutes", type=float, default=22.0, help="0: no pre-training steps (test fixtures)")
     ap.add_argument("--pretrain-lines", type=int, default=200000, help="NSMC lines sampled for pre-training")
     ap.add_argument("--pretrain-lr", type=float, default=1e-3)
     ap.add_argument("--pretrain-batch-size", type=int, default=32)
@@ -206,7 +206,7 @@ def pretrain(model, tok, texts, args, work_dir):
         step, elapsed_before, history = st["step"], st["elapsed"], st["history"]
         print(f"[pretrain] resumed at step {step} ({elapsed_before:.0f}s done)", flush=True)
     budget = args.pretrain_minutes * 60
-    per_step, total = None, args.max_steps or 10**9
+    per_step, total = None, (0 if args.pretrain_minutes <= 0 else (args.max_steps or 10**9))
     g = torch.Generator().manual_seed(args.seed)
     order = torch.randperm(len(rows), generator=g)
     t0, last_ckpt = time.time(), time.time()

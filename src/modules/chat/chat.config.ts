@@ -46,7 +46,7 @@ export class ChatEnv {
   @Expose() @IsNumber() @Min(0) @Max(1) CHAT_FUSION_WEIGHT: number = 0.5;
   /**
    * Requests the bot declines (knowledge, tasks, code…), relative to CORPUS_DIR unless absolute; a message
-   * nearer to them than to the corpus gets the fallback with reason out_of_scope. Empty: none.
+   * nearer to them than to the corpus gets the fallback with reason out_of_scope. `none`: no out-of-scope side.
    */
   @Expose() @IsString() CHAT_OUT_OF_SCOPE_FILE: string = 'out-of-scope.jsonl';
   /** Folder under MODELS_DIR of the sentence encoder (Hugging Face layout) for CHAT_EMBEDDER=transformer. */
@@ -88,7 +88,7 @@ export class ChatEnv {
    * The score a generated reply needs to be sent (mean log-probability + weight · similarity − penalties);
    * calibrated by `npm run eval:generation -- --calibrate` on half of the held-out ChatbotData questions.
    */
-  @Expose() @IsNumber() @Min(-100) @Max(100) CHAT_REPLY_GATE: number = -2.5;
+  @Expose() @IsNumber() @Min(-100) @Max(100) CHAT_REPLY_GATE: number = 0;
   /** Turns of history kept per session (and given to the generator). */
   @Expose() @IsInt() @Min(1) @Max(1000) CHAT_HISTORY_TURNS: number = 10;
   /** A session idle this long is forgotten. */

@@ -22,9 +22,10 @@ export function retrievalSettings(app: AppConfig, chat: ChatConfig): RetrievalSe
   return {
     corpusDir,
     files: chat.CHAT_CORPUS_FILES,
-    outOfScopeFile: chat.CHAT_OUT_OF_SCOPE_FILE
-      ? path.resolve(corpusDir, chat.CHAT_OUT_OF_SCOPE_FILE)
-      : undefined,
+    outOfScopeFile:
+      chat.CHAT_OUT_OF_SCOPE_FILE && chat.CHAT_OUT_OF_SCOPE_FILE !== 'none'
+        ? path.resolve(corpusDir, chat.CHAT_OUT_OF_SCOPE_FILE)
+        : undefined,
     indexDir: chat.CHAT_INDEX_DIR ? path.resolve(chat.CHAT_INDEX_DIR) : path.join(corpusDir, '.index'),
     index,
   };

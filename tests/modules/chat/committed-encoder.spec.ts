@@ -2,6 +2,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import {
+  encoderInput,
   loadSentenceEncoder,
   SentenceEncoder,
   TransformerEmbedder,
@@ -65,12 +66,27 @@ describe('the committed sentence encoder (models/ko-sentence-encoder)', () => {
   });
 
   it('embeds as PyTorch did: max abs difference ≤ 1e-4 over every reference sentence, batched with padding', async () => {
-    const vectors = await new TransformerEmbedder(encoder).embed(refs.map((r) => r.text));
-    let worst = 0;
-    vectors.forEach((v, i) =>
-      v.forEach((x, k) => (worst = Math.max(worst, Math.abs(x - refs[i].embedding[k])))),
+    const worstOf = (vectors: ArrayLike<number>[], rows: Reference[]) => {
+      let worst = 0;
+      vectors.forEach((v, i) =>
+        Array.from(v).forEach((x, k) => (worst = Math.max(worst, Math.abs(x - rows[i].embedding[k])))),
+      );
+      return worst;
+    };
+    // The model and tokenizer on the text the trainer embedded (its own normalisation), all in one batch.
+    const out = await encoder.pipe(
+      refs.map((r) => r.normalised),
+      { pooling: 'mean', normalize: true },
     );
-    expect(worst).toBeLessThanOrEqual(1e-4);
+    const data = out.data as Float32Array;
+    const rows = refs.map((_, i) => data.subarray(i * encoder.dim, (i + 1) * encoder.dim));
+    expect(worstOf(rows, refs)).toBeLessThanOrEqual(1e-4);
+    // The service's embedder from the raw text: the same, where encoderInput leaves the trainer's text as it was.
+    const plain = refs.filter((r) => encoderInput(r.text) === r.normalised);
+    expect(plain.length).toBeGreaterThanOrEqual(45);
+    expect(
+      worstOf(await new TransformerEmbedder(encoder).embed(plain.map((r) => r.text)), plain),
+    ).toBeLessThanOrEqual(1e-4);
   });
 
   it('serves the corpus through FAISS: questions find themselves, anchors are out of scope', async () => {

@@ -207,9 +207,12 @@ describe('retrieval: corpus + embedder + persisted FAISS index', () => {
     expect(r.answersFor(hit.id)).toEqual(['더 오래 만날 사람 만날 거예요.']);
 
     // A question that occurs twice in ChatbotData with different answers pools both.
-    const dup = r.corpus.entries.filter((e) => e.q === '고양이 키우고 싶어');
+    // (Margin 0: our corpus now has its own pets intent, which would otherwise answer first.)
+    const dup = r.corpus.entries.filter(
+      (e) => e.q === '고양이 키우고 싶어' && e.source === 'ChatbotData.csv',
+    );
     expect(dup.length).toBeGreaterThan(1);
-    const dupHit = r.pick(await r.search('고양이 키우고 싶어', 5), 0.3, 0.5)!;
+    const dupHit = r.pick(await r.search('고양이 키우고 싶어', 5), 0.3, 0)!;
     expect(new Set(r.answersFor(dupHit.id))).toEqual(new Set(dup.map((e) => e.a)));
 
     // With margin 0 the best match of any file wins.

@@ -68,7 +68,7 @@ describe('transformer sentence encoder (@huggingface/transformers, local files o
       index: INDEX_DEFAULTS,
     };
     const factory = new TransformerFactory(encoder);
-    expect(factory.id).toMatch(/^transformer:v1:norm\d+:ko-sentence-tiny:[0-9a-f]{16}:mean$/);
+    expect(factory.id).toMatch(/^transformer:v2:norm\d+:ko-sentence-tiny:[0-9a-f]{16}:mean$/);
     const r = await buildRetrieval(settings, factory);
     expect(r.origin).toBe('built');
     expect(r.shards[0].describe()).toMatchObject({ vectors: OUR_CORPUS_SIZE, dim: tiny.hiddenSize });

@@ -77,6 +77,16 @@ export async function loadSentenceEncoder(modelsDir: string, name: string): Prom
 
 const BATCH = 32;
 
+/**
+ * What the encoder is given for a message: the chat's normalised text, with runs of three or more single
+ * syllables written apart ("안 녕 하 세 요") joined, since a word-piece encoder reads them as unrelated
+ * one-syllable words (the n-gram embedder is indifferent to spacing).
+ */
+export function encoderInput(raw: string): string {
+  const s = normalizeText(raw) || raw;
+  return s.replace(/(?<![가-힣])[가-힣](?: [가-힣](?![가-힣])){2,}/g, (run) => run.replace(/ /g, ''));
+}
+
 /** Sentence embeddings: mean pooling over the encoder's last hidden state, L2-normalised. */
 export class TransformerEmbedder implements Embedder {
   readonly id: string;
@@ -90,7 +100,7 @@ export class TransformerEmbedder implements Embedder {
   async embed(texts: readonly string[]): Promise<Float32Array[]> {
     const out: Float32Array[] = [];
     for (let i = 0; i < texts.length; i += BATCH) {
-      const batch = texts.slice(i, i + BATCH).map((t) => normalizeText(t) || t);
+      const batch = texts.slice(i, i + BATCH).map(encoderInput);
       const tensor = await this.encoder.pipe(batch, { pooling: 'mean', normalize: true });
       const data = tensor.data as Float32Array;
       for (let r = 0; r < batch.length; r++)
@@ -112,7 +122,7 @@ export class TransformerEmbedder implements Embedder {
 }
 
 export function transformerId(encoder: SentenceEncoder): string {
-  return `transformer:v1:norm${NORMALIZER_VERSION}:${encoder.name}:${encoder.sha256.slice(0, 16)}:mean`;
+  return `transformer:v2:norm${NORMALIZER_VERSION}:${encoder.name}:${encoder.sha256.slice(0, 16)}:mean`;
 }
 
 /** A pre-trained encoder has nothing to fit: the same embedder serves every corpus. */
