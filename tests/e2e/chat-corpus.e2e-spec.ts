@@ -86,6 +86,8 @@ describe('chat corpus configuration', () => {
   it('serves our corpus and ChatbotData together (CHAT_CORPUS_FILES)', async () => {
     const t = await startChatApp({
       CHAT_CORPUS_FILES: `ko-smalltalk.jsonl, ${CHATBOT_DATA}`,
+      // CHAT_EMBED_DIM is the n-gram embedder's; these cases are about the corpus files, not the embedder.
+      CHAT_EMBEDDER: 'hashed-ngram',
       CHAT_EMBED_DIM: '1024',
       CHAT_RATE_LIMIT_IP_PER_MIN: '0',
     });
@@ -143,7 +145,7 @@ describe('chat corpus configuration', () => {
   it('answers 503 while the index is still loading', async () => {
     // A corpus big enough (12k questions) that the first request arrives before its index is built.
     const t = await startChatApp(
-      { CHAT_CORPUS_FILES: CHATBOT_DATA, CHAT_EMBED_DIM: '256' },
+      { CHAT_CORPUS_FILES: CHATBOT_DATA, CHAT_EMBEDDER: 'hashed-ngram', CHAT_EMBED_DIM: '256' },
       { waitForModels: false },
     );
     try {

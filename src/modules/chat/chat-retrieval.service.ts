@@ -107,7 +107,8 @@ export class ChatRetrievalService {
   private async build(): Promise<Retrieval> {
     let encoder: SentenceEncoder | undefined;
     if (this.encoder) {
-      await this.encoder.load();
+      // Loaded once: loading again would dispose the session the serving index still embeds with.
+      if (!this.encoder.isReady) await this.encoder.load();
       encoder = this.encoder.get();
     }
     return buildRetrieval(this.settings, embedderFactory(this.config, encoder), (m) => this.logger.warn(m));
