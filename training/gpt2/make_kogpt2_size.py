@@ -26,7 +26,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
     ap.add_argument("--vocab-size", type=int, default=51200)
-    ap.add_argument("--lines", type=int, default=200000)
+    ap.add_argument("--lines", type=int, default=100000)
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     t0 = time.time()
