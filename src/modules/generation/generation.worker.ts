@@ -21,6 +21,7 @@ import type {
   FinishReason,
   GeneratedCandidate,
   GenerateResult,
+  GenerationOptions,
   GenerateTask,
   LoadTask,
   ModelFacts,
@@ -167,6 +168,31 @@ class StopWhen extends StoppingCriteria {
   }
 }
 
+/** transformers.js generate() arguments for our options (top_p only applies when sampling). */
+function generateArgs(
+  m: Loaded,
+  o: GenerationOptions,
+  sample: boolean,
+  io: { input_ids: Tensor; attention_mask: Tensor; maxNew: number; streamer: BaseStreamer; stop: StopWhen },
+): Parameters<PreTrainedModel['generate']>[0] {
+  return {
+    inputs: io.input_ids,
+    attention_mask: io.attention_mask,
+    max_new_tokens: io.maxNew,
+    min_new_tokens: Math.min(o.min_new_tokens, io.maxNew),
+    do_sample: sample,
+    temperature: o.temperature,
+    top_k: o.top_k,
+    top_p: sample ? o.top_p : 1,
+    repetition_penalty: o.repetition_penalty,
+    no_repeat_ngram_size: o.no_repeat_ngram_size,
+    eos_token_id: m.eos,
+    pad_token_id: m.eos,
+    streamer: io.streamer,
+    stopping_criteria: [io.stop],
+  } as unknown as Parameters<PreTrainedModel['generate']>[0];
+}
+
 /** Records when the first new token arrives (batched sampling streams nothing). */
 class FirstTokenClock extends BaseStreamer {
   private prompt = true;
@@ -221,22 +247,16 @@ async function generateCandidates(m: Loaded, task: GenerateTask, started: number
   const rep = (row: bigint[]) => BigInt64Array.from(Array.from({ length: n }, () => row).flat());
   const input_ids = new Tensor('int64', rep(promptIds.map(BigInt)), [n, L]);
   const attention_mask = new Tensor('int64', new BigInt64Array(n * L).fill(1n), [n, L]);
-  const out = (await m.model.generate({
-    inputs: input_ids,
-    attention_mask,
-    max_new_tokens: maxNew,
-    min_new_tokens: Math.min(o.min_new_tokens, maxNew),
-    do_sample: true,
-    temperature: sample ? o.temperature : 1,
-    top_k: sample ? o.top_k : 1,
-    top_p: sample ? o.top_p : 1,
-    repetition_penalty: o.repetition_penalty,
-    no_repeat_ngram_size: o.no_repeat_ngram_size,
-    eos_token_id: m.eos,
-    pad_token_id: m.eos,
-    streamer: clock,
-    stopping_criteria: [stop],
-  } as unknown as Parameters<PreTrainedModel['generate']>[0])) as Tensor;
+  // Greedy as sampling with top-k 1, so that the batch path is one code path.
+  const out = (await m.model.generate(
+    generateArgs(m, { ...o, temperature: sample ? o.temperature : 1, top_k: sample ? o.top_k : 1 }, true, {
+      input_ids,
+      attention_mask,
+      maxNew,
+      streamer: clock,
+      stop,
+    }),
+  )) as Tensor;
   const width = out.dims[1];
   const data = out.data as BigInt64Array;
   const rows = Array.from({ length: n }, (_, r) => {
@@ -312,22 +332,15 @@ async function generate(task: GenerateTask): Promise<GenerateResult> {
     1,
     promptIds.length,
   ]);
-  await m.model.generate({
-    inputs: input_ids,
-    attention_mask,
-    max_new_tokens: maxNew,
-    min_new_tokens: Math.min(o.min_new_tokens, maxNew),
-    do_sample: sample,
-    temperature: sample ? o.temperature : 1,
-    top_k: sample ? o.top_k : 0,
-    top_p: sample ? o.top_p : 1,
-    repetition_penalty: o.repetition_penalty,
-    no_repeat_ngram_size: o.no_repeat_ngram_size,
-    eos_token_id: m.eos,
-    pad_token_id: m.eos,
-    streamer,
-    stopping_criteria: [stop],
-  } as unknown as Parameters<PreTrainedModel['generate']>[0]);
+  await m.model.generate(
+    generateArgs(m, { ...o, temperature: sample ? o.temperature : 1, top_k: sample ? o.top_k : 0 }, sample, {
+      input_ids,
+      attention_mask,
+      maxNew,
+      streamer,
+      stop,
+    }),
+  );
   task.port?.close();
   const generated = streamer.ids.length;
   const hitEos = stop.reason === null && generated < maxNew;
