@@ -193,8 +193,9 @@ describe('Redis session lock (real redis-server, separate connections)', () => {
       await new Promise<void>((r) => (release = r));
     });
     for (let i = 0; i < 100 && acquiredAt === 0; i++) await sleep(20);
-    // Taken once the dead holder's lock expired (at most its TTL after its last renewal), not before.
-    expect(acquiredAt - diedAt).toBeGreaterThanOrEqual(150);
+    // Taken once the dead holder's lock expired (at most its TTL after its last renewal), not before: renewals
+    // run every TTL/3, and on a loaded machine the last one may fire late, so at least 100 of the 300 ms remain.
+    expect(acquiredAt - diedAt).toBeGreaterThanOrEqual(100);
     expect(acquiredAt - diedAt).toBeLessThan(1000);
     expect(Number(redis.cli('PTTL', 'test:lock:crash'))).toBeGreaterThan(300); // the second holder's TTL
     finishDead();
