@@ -6,19 +6,14 @@
  *   npx ts-node --transpile-only bench/generation.ts [modelDir=models/ko-chat-gpt2] [tokens=32]
  */
 import { INestApplicationContext } from '@nestjs/common';
-import { ConfigModule } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
-import { Module } from '@nestjs/common';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { appConfig } from '../src/config/app.config';
-import { GenerationModule } from '../src/modules/generation/generation.module';
+import { GenerationOnlyModule } from '../src/modules/generation/generation-only.module';
 import { TextGenerator } from '../src/modules/generation/text-generator';
-import { MetricsModule } from '../src/modules/metrics/metrics.module';
 import { ModelRegistry } from '../src/modules/models/model-registry';
-import { ModelsModule } from '../src/modules/models/models.module';
 
 const modelDir = path.resolve(process.argv[2] ?? 'models/ko-chat-gpt2');
 const TOKENS = Number(process.argv[3] ?? 32);
@@ -43,16 +38,7 @@ async function boot(workers: number): Promise<INestApplicationContext> {
     GENERATOR_MAX_QUEUE: String(STREAMS),
     GENERATOR_MAX_NEW_TOKENS: String(Math.max(TOKENS, 64)),
   });
-  @Module({
-    imports: [
-      ConfigModule.forRoot({ isGlobal: true, cache: false, load: [appConfig] }),
-      MetricsModule,
-      ModelsModule,
-      GenerationModule,
-    ],
-  })
-  class BenchModule {}
-  const app = await NestFactory.createApplicationContext(BenchModule, { logger: false });
+  const app = await NestFactory.createApplicationContext(GenerationOnlyModule, { logger: false });
   await app.get(ModelRegistry).settled();
   return app;
 }

@@ -6,20 +6,16 @@
  *
  *   npx ts-node --transpile-only bench/kogpt2-size.ts [tokens=32]
  */
-import { INestApplicationContext, Module } from '@nestjs/common';
-import { ConfigModule } from '@nestjs/config';
+import { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { appConfig } from '../src/config/app.config';
-import { GenerationModule } from '../src/modules/generation/generation.module';
+import { GenerationOnlyModule } from '../src/modules/generation/generation-only.module';
 import { TextGenerator } from '../src/modules/generation/text-generator';
-import { MetricsModule } from '../src/modules/metrics/metrics.module';
 import { ModelRegistry } from '../src/modules/models/model-registry';
-import { ModelsModule } from '../src/modules/models/models.module';
 
 const TOKENS = Number(process.argv[2] ?? 32);
 const FORCED = {
@@ -31,16 +27,6 @@ const FORCED = {
 };
 const PROMPTS = ['오늘 하루 어땠어?', '주말에 뭐 할까', '요즘 잠이 안 와', '새로 산 신발이 예뻐'];
 
-@Module({
-  imports: [
-    ConfigModule.forRoot({ isGlobal: true, cache: false, load: [appConfig] }),
-    MetricsModule,
-    ModelsModule,
-    GenerationModule,
-  ],
-})
-class BenchModule {}
-
 async function measure(modelsDir: string, model: string) {
   Object.assign(process.env, {
     MODELS_DIR: modelsDir,
@@ -50,7 +36,7 @@ async function measure(modelsDir: string, model: string) {
   });
   const rss0 = process.memoryUsage().rss;
   const t0 = performance.now();
-  const app: INestApplicationContext = await NestFactory.createApplicationContext(BenchModule, {
+  const app: INestApplicationContext = await NestFactory.createApplicationContext(GenerationOnlyModule, {
     logger: false,
   });
   await app.get(ModelRegistry).settled();

@@ -144,6 +144,21 @@ def tokenizer_json(vocab, max_len):
     }
 
 
+def hf_configs(vocab_size, hidden, layers, heads, intermediate, max_len):
+    """config.json and tokenizer_config.json of a BertModel in the Hugging Face layout."""
+    config = {
+        "architectures": ["BertModel"], "model_type": "bert", "vocab_size": vocab_size,
+        "hidden_size": hidden, "num_hidden_layers": layers, "num_attention_heads": heads,
+        "intermediate_size": intermediate, "hidden_act": "gelu", "max_position_embeddings": max_len,
+        "type_vocab_size": 2, "layer_norm_eps": 1e-12, "pad_token_id": 0,
+    }
+    tok_config = {
+        "tokenizer_class": "BertTokenizer", "model_max_length": max_len, "do_lower_case": False,
+        "cls_token": "[CLS]", "sep_token": "[SEP]", "pad_token": "[PAD]", "unk_token": "[UNK]", "mask_token": "[MASK]",
+    }
+    return config, tok_config
+
+
 # --- model -----------------------------------------------------------------------------------------------
 
 
@@ -271,16 +286,7 @@ def main():
         train(model, vocab, texts, intents, args.steps, args.seed)
 
     os.makedirs(os.path.join(args.out, "onnx"), exist_ok=True)
-    config = {
-        "architectures": ["BertModel"], "model_type": "bert", "vocab_size": len(vocab),
-        "hidden_size": args.hidden, "num_hidden_layers": args.layers, "num_attention_heads": args.heads,
-        "intermediate_size": args.intermediate, "hidden_act": "gelu", "max_position_embeddings": args.max_len,
-        "type_vocab_size": 2, "layer_norm_eps": 1e-12, "pad_token_id": 0,
-    }
-    tok_config = {
-        "tokenizer_class": "BertTokenizer", "model_max_length": args.max_len, "do_lower_case": False,
-        "cls_token": "[CLS]", "sep_token": "[SEP]", "pad_token": "[PAD]", "unk_token": "[UNK]", "mask_token": "[MASK]",
-    }
+    config, tok_config = hf_configs(len(vocab), args.hidden, args.layers, args.heads, args.intermediate, args.max_len)
     files = {
         "config.json": config,
         "tokenizer.json": tokenizer_json(vocab, args.max_len),

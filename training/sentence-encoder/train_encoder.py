@@ -41,7 +41,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(REPO, "training", "gpt2"))
-from make_tiny_bert import SPECIALS, TinyBert, is_punctuation, pre_tokenize, wordpiece  # noqa: E402
+from make_tiny_bert import (  # noqa: E402
+    SPECIALS, TinyBert, hf_configs, is_punctuation, pre_tokenize, tokenizer_json, wordpiece)
 import data as chat_data  # noqa: E402  (training/gpt2/data.py: ChatbotData loading and the held-out split)
 
 KOREAN = "/work/shared/datasets/korean"
@@ -265,13 +266,6 @@ def encode(text, vocab, max_len):
     pieces = [p for w in pre_tokenize(text) for p in wordpiece(w, vocab)]
     # Truncated after adding [CLS]/[SEP], as transformers.js truncates (a long text loses its [SEP]).
     return ([vocab["[CLS]"]] + [vocab[p] for p in pieces] + [vocab["[SEP]"]])[:max_len]
-
-
-def tokenizer_json(vocab, max_len):
-    from make_tiny_bert import tokenizer_json as tj
-    out = tj(vocab, max_len)
-    # Truncation as the service tokenizes (transformers.js pipelines truncate to model_max_length).
-    return out
 
 
 def pad(batch_ids):
@@ -544,17 +538,7 @@ def evaluate(model, vocab, args):
 
 def export(model, vocab, args, out):
     os.makedirs(os.path.join(out, "onnx"), exist_ok=True)
-    config = {
-        "architectures": ["BertModel"], "model_type": "bert", "vocab_size": len(vocab),
-        "hidden_size": args.hidden, "num_hidden_layers": args.layers, "num_attention_heads": args.heads,
-        "intermediate_size": args.intermediate, "hidden_act": "gelu", "max_position_embeddings": args.max_len,
-        "type_vocab_size": 2, "layer_norm_eps": 1e-12, "pad_token_id": 0,
-    }
-    tok_config = {
-        "tokenizer_class": "BertTokenizer", "model_max_length": args.max_len, "do_lower_case": False,
-        "cls_token": "[CLS]", "sep_token": "[SEP]", "pad_token": "[PAD]", "unk_token": "[UNK]",
-        "mask_token": "[MASK]",
-    }
+    config, tok_config = hf_configs(len(vocab), args.hidden, args.layers, args.heads, args.intermediate, args.max_len)
     for name, content in (("config.json", config), ("tokenizer.json", tokenizer_json(vocab, args.max_len)),
                           ("tokenizer_config.json", tok_config)):
         with open(os.path.join(out, name), "w", encoding="utf-8") as f:

@@ -31,9 +31,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
       return;
     }
     // Every 429 says when to come back; a limiter that knows better has set the header already.
-    if (body.statusCode === 429 && !res.getHeader('Retry-After'))
-      res.setHeader('Retry-After', String(RETRY_AFTER_S));
-    if (body.statusCode === 503 && !res.getHeader('Retry-After'))
+    if ((body.statusCode === 429 || body.statusCode === 503) && !res.getHeader('Retry-After'))
       res.setHeader('Retry-After', String(RETRY_AFTER_S));
     res.status(body.statusCode).json(body);
   }

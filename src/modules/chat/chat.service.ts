@@ -250,7 +250,6 @@ export class ChatService {
       if (!out.candidates) return this.generated(out.text);
       const ranked = await rankReplies(message, out.candidates, retrieval.embedder, {
         relevanceWeight: this.config.CHAT_REPLY_RELEVANCE_WEIGHT,
-        gate: this.config.CHAT_REPLY_GATE,
       });
       const best = ranked[0];
       if (best && best.score < this.config.CHAT_REPLY_GATE) return this.fallback(history, 'low_quality');

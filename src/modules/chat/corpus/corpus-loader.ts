@@ -65,16 +65,20 @@ export async function loadCorpus(corpusDir: string, files: readonly string[]): P
   return { files: loaded, entries: loaded.flatMap((f) => f.entries), sha256: hash.digest('hex') };
 }
 
-export async function loadCorpusFile(file: string): Promise<CorpusFile> {
-  let bytes: Buffer;
+/** A corpus-type file's bytes; a missing or unreadable file is a CorpusError naming it (`what`: "corpus file"…). */
+export async function readCorpusBytes(file: string, what = 'corpus file'): Promise<Buffer> {
   try {
-    bytes = await fs.readFile(file);
+    return await fs.readFile(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new CorpusError(
-      code === 'ENOENT' ? `corpus file ${file} does not exist` : `corpus file ${file} cannot be read (${code})`,
+      code === 'ENOENT' ? `${what} ${file} does not exist` : `${what} ${file} cannot be read (${code})`,
     );
   }
+}
+
+export async function loadCorpusFile(file: string): Promise<CorpusFile> {
+  const bytes = await readCorpusBytes(file);
   const name = path.basename(file);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const ext = path.extname(file).toLowerCase();

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { CorpusError } from './corpus-loader';
+import { CorpusError, readCorpusBytes } from './corpus-loader';
 
 /** A request the bot declines (knowledge, tasks, code…): an anchor of the out-of-scope side of the policy. */
 export interface OutOfScopeEntry {
@@ -19,17 +18,7 @@ export interface OutOfScopeFile {
 
 /** Reads `{"q": string, "kind": string}` lines (blank lines skipped); errors name the file and line. */
 export async function loadOutOfScopeFile(file: string): Promise<OutOfScopeFile> {
-  let bytes: Buffer;
-  try {
-    bytes = await fs.readFile(file);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new CorpusError(
-      code === 'ENOENT'
-        ? `out-of-scope file ${file} does not exist`
-        : `out-of-scope file ${file} cannot be read (${code})`,
-    );
-  }
+  const bytes = await readCorpusBytes(file, 'out-of-scope file');
   const name = path.basename(file);
   const entries: OutOfScopeEntry[] = [];
   bytes

@@ -17,31 +17,16 @@
  */
 import 'reflect-metadata';
 import { INestApplicationContext } from '@nestjs/common';
-import { ConfigModule } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
-import { Module } from '@nestjs/common';
 import * as path from 'node:path';
-import { appConfig } from '../../../config/app.config';
-import { GenerationModule } from '../../generation/generation.module';
+import { GenerationOnlyModule } from '../../generation/generation-only.module';
 import { TextGenerator } from '../../generation/text-generator';
-import { MetricsModule } from '../../metrics/metrics.module';
 import { ModelRegistry } from '../../models/model-registry';
-import { ModelsModule } from '../../models/models.module';
 import { Embedder } from '../embedding/embedder';
 import { TransformerEmbedder } from '../embedding/transformer.embedder';
-import { rankReplies, RankedReply, ReplyCandidate } from '../reply/reply-chooser';
+import { rankReplies, RankedReply } from '../reply/reply-chooser';
 import { arg, evalContext, percentile, readJsonl, sharedDataset } from './eval-support';
 import { chatbotDataSplit, heldOutHalf, QaPair } from './heldout-chatbotdata';
-
-@Module({
-  imports: [
-    ConfigModule.forRoot({ isGlobal: true, cache: false, load: [appConfig] }),
-    MetricsModule,
-    ModelsModule,
-    GenerationModule,
-  ],
-})
-class GenerationEvalModule {}
 
 const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '-');
 const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + v * b[i], 0);
@@ -117,7 +102,7 @@ async function chooseAll(
       candidates: settings.candidates,
       options: { seed: 1000 + i },
     });
-    const ranked = await rankReplies(p.q, (r.candidates ?? []) as ReplyCandidate[], embedder, settings);
+    const ranked = await rankReplies(p.q, r.candidates ?? [], embedder, settings);
     out.push({
       prompt: p.q,
       reference: p.a,
@@ -166,7 +151,7 @@ async function main(): Promise<void> {
   }
 
   if (process.argv.includes('--perplexity-only')) return;
-  const app: INestApplicationContext = await NestFactory.createApplicationContext(GenerationEvalModule, {
+  const app: INestApplicationContext = await NestFactory.createApplicationContext(GenerationOnlyModule, {
     logger: false,
   });
   await app.get(ModelRegistry).settled();

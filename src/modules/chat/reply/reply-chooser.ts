@@ -1,14 +1,9 @@
+import type { GeneratedReply } from '../chat-generator';
 import type { Embedder } from '../embedding/embedder';
 import { QualityIssue, qualityIssues } from './reply-quality';
 
-/** A generated reply as the generator hands it over (see GeneratedCandidate in the generation module). */
-export interface ReplyCandidate {
-  text: string;
-  pieces: string[];
-  logProb: number;
-  scoredTokens: number;
-  finishReason: string;
-}
+/** A generated reply as the generator hands it over through the CHAT_GENERATOR port. */
+export type ReplyCandidate = GeneratedReply;
 
 export interface RankedReply<C extends ReplyCandidate = ReplyCandidate> {
   candidate: C;
@@ -22,8 +17,6 @@ export interface RankedReply<C extends ReplyCandidate = ReplyCandidate> {
 export interface ChooserSettings {
   /** Weight of the message–reply similarity (MMI-style relevance). */
   relevanceWeight: number;
-  /** A best score under this is not sent (the fallback answers, reason low_quality). */
-  gate: number;
 }
 
 /** Penalty for a reply cut off by max_new_tokens or the deadline (it ends mid-sentence). */
@@ -32,7 +25,7 @@ const CUT_OFF = 1;
 /**
  * Ranks the sampled replies: how likely the model finds each (length-normalised log-probability), how
  * related it is to the message (the chat's own embedder, as DialoGPT's MMI reranking scores relevance), and
- * penalties for malformed text. The best one is sent only when it clears the gate.
+ * penalties for malformed text. The caller sends the best one only when it clears CHAT_REPLY_GATE.
  */
 export async function rankReplies<C extends ReplyCandidate>(
   message: string,

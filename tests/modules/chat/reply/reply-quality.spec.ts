@@ -52,7 +52,7 @@ const cand = (text: string, logProb: number, tokens = 5, finishReason = 'eos'): 
 });
 
 describe('rankReplies', () => {
-  const settings = { relevanceWeight: 1, gate: -3 };
+  const settings = { relevanceWeight: 1 };
 
   it('ranks by mean log-probability plus relevance, minus penalties', async () => {
     const ranked = await rankReplies(
