@@ -26,7 +26,7 @@ RUN apt-get update \
 WORKDIR /app
 
 # Dependencies first (cached until the lockfile changes), then the native engines.
-COPY package.json package-lock.json .npmrc ./
+COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY scripts/install-native.js scripts/
 COPY src/modules/faces/native/ src/modules/faces/native/
