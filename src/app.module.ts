@@ -13,6 +13,7 @@ import { JobsModule } from './modules/jobs/jobs.module';
 import { MetricsModule } from './modules/metrics/metrics.module';
 import { ModelsModule } from './modules/models/models.module';
 import { MnistModule } from './modules/mnist/mnist.module';
+import { OpenAiModule } from './modules/openai/openai.module';
 import { RedisModule } from './modules/redis/redis.module';
 import { UploadsModule } from './modules/uploads/uploads.module';
 
@@ -29,6 +30,8 @@ import { UploadsModule } from './modules/uploads/uploads.module';
     HealthModule,
     GenerationModule,
     ChatModule,
+    // OpenAI-compatible /v1 routes over the chat.
+    OpenAiModule,
     UploadsModule,
     FacesModule,
     MnistModule,

@@ -6,6 +6,12 @@ import { toErrorBody } from './error-body';
 /** Seconds a client is told to wait after a 429 or 503 that did not say (busy workers, a model loading). */
 const RETRY_AFTER_S = 1;
 
+/** Every 429 and 503 says when to come back; a limiter that knows better has set the header already. */
+export function setRetryAfter(res: Response, status: number): void {
+  if ((status === 429 || status === 503) && !res.getHeader('Retry-After'))
+    res.setHeader('Retry-After', String(RETRY_AFTER_S));
+}
+
 /** Every HTTP error leaves the service in the shape of ErrorBody; stack traces only go to the log. */
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {
@@ -30,9 +36,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
       res.destroy();
       return;
     }
-    // Every 429 says when to come back; a limiter that knows better has set the header already.
-    if ((body.statusCode === 429 || body.statusCode === 503) && !res.getHeader('Retry-After'))
-      res.setHeader('Retry-After', String(RETRY_AFTER_S));
+    setRetryAfter(res, body.statusCode);
     res.status(body.statusCode).json(body);
   }
 }

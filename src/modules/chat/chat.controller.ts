@@ -26,9 +26,11 @@ import {
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { toErrorBody } from '../../common/errors/error-body';
+import { clientGone } from '../../common/http/client-gone';
 import { ErrorResponseDto } from '../../common/errors/error-response.dto';
 import { ChatRateLimitGuard } from './chat-rate-limiter';
 import { ChatRetrievalService } from './chat-retrieval.service';
+import { replyTokens } from './reply/reply-tokens';
 import { ChatReply, ChatService } from './chat.service';
 import {
   ChatReplyDto,
@@ -38,21 +40,6 @@ import {
   SessionHistoryDto,
   SessionParamsDto,
 } from './dto/chat.dto';
-
-/** A reply cut into words (spaces kept), so that retrieval answers stream like generated ones. */
-export function replyTokens(text: string): string[] {
-  return text.split(/(?<=\s)/u).filter((t) => t.length > 0);
-}
-
-/** An AbortSignal that fires when the client closes the connection before the response is complete. */
-function clientGone(res: Response): { signal: AbortSignal; done: () => void } {
-  const controller = new AbortController();
-  const onClose = () => {
-    if (!res.writableFinished) controller.abort();
-  };
-  res.on('close', onClose);
-  return { signal: controller.signal, done: () => res.off('close', onClose) };
-}
 
 const REPLY_EXAMPLE = {
   reply: '안녕하세요, 반갑습니다! 무엇이든 편하게 말씀해 주세요. 먼저 인사해 주셔서 감사합니다.',

@@ -52,6 +52,6 @@ const limits = (c: ChatConfig): SessionLimits => ({
           : new InMemorySessionLock({ waitMs: c.CHAT_LOCK_WAIT_MS }),
     },
   ],
-  exports: [ChatService, ChatRetrievalService],
+  exports: [ChatService, ChatRetrievalService, ChatRateLimiter, ChatRateLimitGuard],
 })
 export class ChatModule {}

@@ -41,6 +41,14 @@ export interface ReplyOptions {
 
 export const SESSION_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
+/** Why an answer ended: complete, or cut at the token limit (generation only). */
+export type FinishReason = 'stop' | 'length';
+
+/** An answer to a conversation the caller holds (no server session): see ChatService.complete. */
+export type Completion = Omit<ChatReply, 'sessionId'> & { finish: FinishReason };
+
+type Answer = Omit<ChatReply, 'sessionId' | 'latencyMs'> & { finish: FinishReason };
+
 /** A turn appended to a session's history, by any transport (see ChatService.turns). */
 export interface SessionTurnAppended {
   sessionId: string;
@@ -128,6 +136,17 @@ export class ChatService {
     return this.exclusive(opts.sessionId, opts.signal, () => this.answer(message, sessionId, started, opts));
   }
 
+  /**
+   * The same policy over a conversation the caller passes in (the OpenAI-compatible API): nothing is read
+   * from or written to a session, so no lock is needed.
+   */
+  async complete(message: string, history: ChatTurn[], opts: Omit<ReplyOptions, 'sessionId'> = {}) {
+    const started = performance.now();
+    const answer = await this.respond(message, history, opts);
+    this.replies.inc({ source: answer.source });
+    return { ...answer, latencyMs: Math.round((performance.now() - started) * 10) / 10 } satisfies Completion;
+  }
+
   /** reply()'s read-modify-write of the session, run holding the session's lock. */
   private async answer(
     message: string,
@@ -135,26 +154,24 @@ export class ChatService {
     started: number,
     opts: ReplyOptions,
   ): Promise<ChatReply> {
-    const retrieval = this.retrieval.get();
     const history = (await this.sessions.get(sessionId)) ?? [];
+    const { finish: _finish, ...answer } = await this.respond(message, history, opts);
+    await this.remember(sessionId, message, answer);
+    return { ...answer, sessionId, latencyMs: Math.round((performance.now() - started) * 10) / 10 };
+  }
+
+  /** The policy: retrieval, the generator, or a fallback that says why. */
+  private async respond(message: string, history: ChatTurn[], opts: ReplyOptions): Promise<Answer> {
+    const retrieval = this.retrieval.get();
     const seen = await this.registry.timeInference(RETRIEVAL_MODEL, () =>
       retrieval.inspect(message, this.config.CHAT_TOP_K),
     );
     const hit = retrieval.pick(seen.hits, this.calibration.answer, this.config.CHAT_PRIORITY_MARGIN);
     const decision = decide(hit, seen.outOfScope, this.calibration);
-
-    let answer: Omit<ChatReply, 'sessionId' | 'latencyMs'>;
-    if (decision.route === 'retrieval') {
-      answer = this.fromCorpus(retrieval, decision.hit, history);
-    } else if (decision.route === 'fallback') {
-      answer = this.fallback(history, decision.reason);
-    } else if (this.generator?.ready) {
-      answer = await this.generate(message, history, opts, retrieval);
-    } else {
-      answer = this.fallback(history, 'no_generator');
-    }
-    await this.remember(sessionId, message, answer);
-    return { ...answer, sessionId, latencyMs: Math.round((performance.now() - started) * 10) / 10 };
+    if (decision.route === 'retrieval') return this.fromCorpus(retrieval, decision.hit, history);
+    if (decision.route === 'fallback') return this.fallback(history, decision.reason);
+    if (this.generator?.ready) return this.generate(message, history, opts, retrieval);
+    return this.fallback(history, 'no_generator');
   }
 
   /**
@@ -227,6 +244,7 @@ export class ChatService {
       score: round(hit.score),
       matched: hit.entry.q,
       reason: null,
+      finish: 'stop' as const,
     };
   }
 
@@ -234,7 +252,12 @@ export class ChatService {
    * Samples CHAT_REPLY_CANDIDATES replies in one batch, ranks them (rankReplies) and streams the best one
    * once it is chosen, or answers with the fallback when even the best is under the quality gate.
    */
-  private async generate(message: string, history: ChatTurn[], opts: ReplyOptions, retrieval: Retrieval) {
+  private async generate(
+    message: string,
+    history: ChatTurn[],
+    opts: ReplyOptions,
+    retrieval: Retrieval,
+  ): Promise<Answer> {
     const signal = opts.signal ?? new AbortController().signal;
     try {
       const out = await this.generator!.generate({
@@ -256,7 +279,7 @@ export class ChatService {
       if (best) {
         // Streamed once chosen: the stream is the reply that is sent, never a candidate that lost.
         best.candidate.pieces.forEach((piece, i) => piece && opts.onToken?.(piece, i));
-        return this.generated(best.candidate.text);
+        return this.generated(best.candidate.text, best.candidate.finishReason);
       }
       this.logger.warn('the generator returned no usable reply; answering with the fallback');
     } catch (err) {
@@ -271,13 +294,15 @@ export class ChatService {
     return this.fallback(history, 'generator_failed');
   }
 
-  private generated(text: string) {
+  private generated(text: string, finishReason = 'eos'): Answer {
     const reply = text.trim();
     if (reply.length === 0) throw new EmptyGeneration();
-    return { reply, source: 'generation' as const, intent: null, score: null, matched: null, reason: null };
+    // A reply cut by the token limit or the deadline is a partial one.
+    const finish = finishReason === 'length' || finishReason === 'deadline' ? 'length' : 'stop';
+    return { reply, source: 'generation', intent: null, score: null, matched: null, reason: null, finish };
   }
 
-  private fallback(history: ChatTurn[], reason: FallbackReason) {
+  private fallback(history: ChatTurn[], reason: FallbackReason): Answer {
     return {
       reply: vary(reason === 'out_of_scope' ? OUT_OF_SCOPE_REPLIES : FALLBACK_REPLIES, history),
       source: 'fallback' as const,
@@ -285,6 +310,7 @@ export class ChatService {
       score: null,
       matched: null,
       reason,
+      finish: 'stop',
     };
   }
 

@@ -89,7 +89,7 @@ export class GenerationOptionsDto {
 }
 
 /** A character that is neither whitespace nor invisible (zero-width spaces and joiners, BOM, variation selectors). */
-const VISIBLE = /[^\s\p{Cf}\uFE00-\uFE0F]/u;
+export const VISIBLE = /[^\s\p{Cf}\uFE00-\uFE0F]/u;
 
 /** Body of POST /chat and POST /chat/stream. */
 export class ChatRequestDto {
