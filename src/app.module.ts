@@ -4,6 +4,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { CommonModule } from './common/common.module';
 import { loggerParams } from './common/http/logging';
 import { AppConfig, appConfig } from './config/app.config';
+import { AuthModule } from './modules/auth/auth.module';
 import { ChatModule } from './modules/chat/chat.module';
 import { DemoModule } from './modules/demo/demo.module';
 import { GenerationModule } from './modules/generation/generation.module';
@@ -23,6 +24,8 @@ import { UploadsModule } from './modules/uploads/uploads.module';
     ConfigModule.forRoot({ isGlobal: true, cache: false, load: [appConfig] }),
     LoggerModule.forRootAsync({ inject: [appConfig.KEY], useFactory: (c: AppConfig) => loggerParams(c) }),
     CommonModule,
+    // API keys: off until API_KEYS or ADMIN_API_KEYS is set.
+    AuthModule,
     MetricsModule,
     // Shared state across instances when REDIS_URL is set; unused otherwise.
     RedisModule,

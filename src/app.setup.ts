@@ -7,6 +7,7 @@ import { uploadAdmission } from './common/http/upload-admission';
 import { createValidationPipe } from './common/http/validation';
 import { SocketIoAdapter } from './common/ws/socket-io.adapter';
 import { AppConfig, appConfig } from './config/app.config';
+import { ApiKeys } from './modules/auth/api-keys';
 import { MetricsService } from './modules/metrics/metrics.service';
 import { CustomStrategy } from '@nestjs/microservices';
 import { RedisMessageServer, redisTransportOptions } from './common/messages/redis-message-server';
@@ -34,8 +35,11 @@ export function configureApp(app: NestExpressApplication): AppConfig {
     app.enableCors({ origin: origins.includes('*') ? true : origins, credentials: true });
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new HttpExceptionFilter());
+  const keys = app.get(ApiKeys);
   app.useWebSocketAdapter(
-    new SocketIoAdapter(app, config, app.get(MetricsService), app.get(RedisConnections)),
+    new SocketIoAdapter(app, config, app.get(MetricsService), app.get(RedisConnections), (token, ip) =>
+      keys.check('key', token, ip),
+    ),
   );
   setupOpenApi(app);
   return config;

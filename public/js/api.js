@@ -30,16 +30,57 @@ async function errorFrom(res, context) {
   return new ApiError(res.status, message, { requestId: body?.requestId, context });
 }
 
+const KEY_STORAGE = 'ko-ai-api-key';
+
+/** The API key typed into the page (kept for this tab only, in sessionStorage), or '' when none. */
+export function apiKey() {
+  try {
+    return sessionStorage.getItem(KEY_STORAGE) ?? '';
+  } catch {
+    return '';
+  }
+}
+
+export function setApiKey(key) {
+  if (key) sessionStorage.setItem(KEY_STORAGE, key);
+  else sessionStorage.removeItem(KEY_STORAGE);
+}
+
+/** Tells the page the server wants a key (401), so that it can show the key field. */
+export function keyNeeded(message) {
+  document.dispatchEvent(new CustomEvent('api-key-needed', { detail: { message } }));
+}
+
 /** fetch() that throws ApiError for network failures and non-2xx answers. */
 export async function request(url, init = {}, context = '') {
   let res;
+  const key = apiKey();
+  const headers = {
+    Accept: 'application/json',
+    ...(key && { Authorization: `Bearer ${key}` }),
+    ...(init.headers ?? {}),
+  };
   try {
-    res = await fetch(url, { ...init, headers: { Accept: 'application/json', ...(init.headers ?? {}) } });
+    res = await fetch(url, { ...init, headers });
   } catch {
     throw new ApiError(0, 'The server could not be reached.', { context });
   }
-  if (!res.ok) throw await errorFrom(res, context);
+  if (!res.ok) {
+    const err = await errorFrom(res, context);
+    if (res.status === 401) keyNeeded(err.message);
+    throw err;
+  }
   return res;
+}
+
+/**
+ * A URL an <img> or a download link can use: the URL itself, or with a key (an <img> cannot send headers)
+ * the image fetched with it, as a blob: URL.
+ */
+export async function imageSrc(url) {
+  if (!apiKey()) return url;
+  const blob = await (await request(url, { headers: { Accept: 'image/*' } })).blob();
+  return URL.createObjectURL(blob);
 }
 
 export async function getJson(url, context) {
@@ -82,6 +123,8 @@ export function friendlyTitle(err) {
     if (/\(dataset\)/i.test(msg)) return '데이터셋이 아직 준비되지 않았어요.';
     return '모델이 아직 준비되지 않았어요.';
   }
+  if (status === 401) return 'API 키가 필요해요. 위의 API 키 칸에 입력해 주세요.';
+  if (status === 403) return '이 작업은 관리자 키가 필요해요.';
   if (status === 429) return '요청이 너무 많아요. 잠시 후 다시 시도해 주세요.';
   if (status === 408 || status === 504) return '시간이 너무 오래 걸렸어요. 다시 시도해 주세요.';
   if (status === 400) return '요청이 올바르지 않아요.';

@@ -1,7 +1,18 @@
 // The chat panel: socket.io namespace /chat (the client script is served by the service at
 // /socket.io/socket.io.min.js), with POST /chat as a fallback while the socket is down.
 
-import { $, ApiError, asApiError, clearAlert, getJson, postJson, request, showError } from './api.js';
+import {
+  $,
+  ApiError,
+  apiKey,
+  asApiError,
+  clearAlert,
+  getJson,
+  keyNeeded,
+  postJson,
+  request,
+  showError,
+} from './api.js';
 
 const SESSION_KEY = 'ko-ai.chat.sessionId';
 const ACK_TIMEOUT_MS = 60_000;
@@ -154,7 +165,7 @@ export function initChat() {
     // `auth` as a function: every (re)connection sends the session id we hold at that moment, so a
     // reconnect after a server restart continues the same conversation.
     socket = window.io('/chat', {
-      auth: (cb) => cb(sessionId ? { sessionId } : {}),
+      auth: (cb) => cb({ ...(sessionId && { sessionId }), ...(apiKey() && { token: apiKey() }) }),
       reconnectionDelay: 500,
       reconnectionDelayMax: 2000,
     });
@@ -175,7 +186,15 @@ export function initChat() {
       // A disconnect decided by the server is not retried by socket.io itself.
       if (reason === 'io server disconnect') window.setTimeout(() => socket.connect(), 2000);
     });
-    socket.on('connect_error', () => setStatus('reconnecting', '다시 연결 중…'));
+    socket.on('connect_error', (err) => {
+      // Refused at the handshake (no or bad key): socket.io does not retry; the page asks for a key.
+      if (err?.data?.statusCode === 401) {
+        setStatus('offline', 'API 키 필요');
+        keyNeeded(err.data.message);
+        return;
+      }
+      setStatus('reconnecting', '다시 연결 중…');
+    });
     socket.on('session', (p) => setSession(p?.sessionId));
     socket.on('token', onToken);
     // `reply` repeats what the acknowledgement brings; the acknowledgement is tied to its message.

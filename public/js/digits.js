@@ -1,7 +1,17 @@
 // The digit panel: a 280×280 MNIST-like drawing pad (black, thick white strokes, pointer events for
 // mouse, pen and fingers), an upload, and a strip of random MNIST samples, all sent to POST /mnist/predict.
 
-import { $, asApiError, clearAlert, getJson, postFile, request, showError, showNotice } from './api.js';
+import {
+  $,
+  asApiError,
+  clearAlert,
+  getJson,
+  imageSrc,
+  postFile,
+  request,
+  showError,
+  showNotice,
+} from './api.js';
 
 const STROKE = 22; // on the 280 px pad: about 2.2 px at MNIST's 28 px, like the dataset's pen
 
@@ -207,7 +217,10 @@ export function initDigits() {
     btn.dataset.label = String(s.label);
     btn.dataset.index = String(s.index);
     const img = document.createElement('img');
-    img.src = s.imageUrl;
+    imageSrc(s.imageUrl).then(
+      (src) => (img.src = src),
+      () => btn.classList.add('sample--broken'),
+    );
     img.alt = `MNIST #${s.index}, 정답 ${s.label}`;
     img.width = 56;
     img.height = 56;

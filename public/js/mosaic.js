@@ -1,7 +1,7 @@
 // The mosaic panel: choose or drop a photo, POST /mosaic?response=json&blocks=N, show the original with
 // the detected face boxes (positioned in percent, so they follow the displayed size) beside the mosaic.
 
-import { $, asApiError, clearAlert, postFile, showError, showNotice } from './api.js';
+import { $, asApiError, clearAlert, imageSrc, postFile, showError, showNotice } from './api.js';
 
 export function initMosaic() {
   const fileInput = /** @type {HTMLInputElement} */ ($('mosaic-file'));
@@ -93,8 +93,11 @@ export function initMosaic() {
       clearAlert(alertBox);
       const faces = Array.isArray(r.faces) ? r.faces : [];
       drawBoxes(faces, r.width, r.height);
-      result.src = r.imageUrl;
-      download.href = r.imageUrl;
+      const src = await imageSrc(r.imageUrl);
+      if (mine !== seq) return;
+      if (result.src.startsWith('blob:')) URL.revokeObjectURL(result.src);
+      result.src = src;
+      download.href = src;
       const ext = (/\.([a-z0-9]+)$/i.exec(r.imageUrl)?.[1] ?? 'png').toLowerCase();
       const base = (file.name || 'photo').replace(/\.[^.]+$/, '');
       download.download = `${base}-mosaic.${ext}`;

@@ -634,3 +634,48 @@ describe('demo page when a model and the dataset are missing, with a small uploa
     await context.close();
   });
 });
+
+describe('demo page with API keys on', () => {
+  const KEY = 'demo-key-0123456789abcdef';
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startApp({ API_KEYS: KEY, AUTH_FAILURES_PER_MIN: '10000', CHAT_EMBEDDER: 'hashed-ngram' });
+  }, 120_000);
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('asks for the key, keeps it for the tab, then chats over socket.io and shows the sample images', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'ko-KR' });
+    const page = await context.newPage();
+    page.setDefaultTimeout(20_000);
+    try {
+      await page.goto(`${t.url}/`);
+      // The page itself is open; the API answers 401 and the page shows the key field.
+      await page.locator('#api-key-form').waitFor();
+      expect(await text(page.locator('#api-key-note'))).toContain('API 키');
+      await page.locator('#chat-status[data-state="offline"]').waitFor();
+      await page.locator('#api-key').fill(KEY);
+      await Promise.all([page.waitForLoadState('load'), page.locator('#api-key-form button').click()]);
+      expect(await page.evaluate(`sessionStorage.getItem('ko-ai-api-key')`)).toBe(KEY);
+      await page.locator('#chat-status[data-state="online"]').waitFor();
+      await page.locator('#chat-input').fill('안녕하세요');
+      await page.locator('#chat-input').press('Enter');
+      const reply = page.locator('.msg--bot[data-source]').last();
+      await reply.waitFor();
+      expect(await text(reply.locator('.msg__text'))).toContain('감사합니다');
+      // <img> cannot send the key: the page fetches each image with it and shows it from a blob: URL.
+      const img = page.locator('#samples-list .sample img').first();
+      await eventually(
+        () => naturalWidth(img),
+        (w) => expect(w).toBeGreaterThan(0),
+      );
+      expect(await attr(img, 'src')).toMatch(/^blob:/);
+      await page.screenshot({ path: screenshotPath('demo-api-key') });
+    } finally {
+      await context.close();
+    }
+  });
+});

@@ -10,6 +10,11 @@ export function buildOpenApi(app: INestApplication): OpenAPIObject {
         '`{ statusCode, error, message, requestId }`. socket.io namespaces are described in the README.',
     )
     .setVersion('0.1.0')
+    // Needed only when API_KEYS is set; health probes are open whatever the keys.
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An API key (API_KEYS / ADMIN_API_KEYS)' })
+    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'X-API-Key')
+    .addSecurityRequirements('bearer')
+    .addSecurityRequirements('X-API-Key')
     .build();
   return SwaggerModule.createDocument(app, config);
 }

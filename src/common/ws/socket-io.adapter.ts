@@ -6,7 +6,20 @@ import type { Namespace, Server, ServerOptions, Socket } from 'socket.io';
 import { AppConfig } from '../../config/app.config';
 import { MetricsService } from '../../modules/metrics/metrics.service';
 import { RedisConnections } from '../../modules/redis/redis-connections';
+import { toErrorBody } from '../errors/error-body';
 import { admit, refusal } from './socket-load';
+
+/** Decides a handshake (the `auth.token` it sent, else its Authorization / X-API-Key header); throws to refuse. */
+export type HandshakeCheck = (token: string | undefined, ip: string) => Promise<void>;
+
+function handshakeToken(socket: Socket): string | undefined {
+  const auth = (socket.handshake.auth ?? {}) as { token?: unknown };
+  if (typeof auth.token === 'string') return auth.token;
+  const header = socket.handshake.headers.authorization;
+  const bearer = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] : undefined;
+  const x = socket.handshake.headers['x-api-key'];
+  return bearer ?? (typeof x === 'string' ? x.trim() : undefined);
+}
 
 /**
  * socket.io with the limits from config, CORS like HTTP, and connection metrics per namespace. Given enabled
@@ -24,6 +37,7 @@ export class SocketIoAdapter extends IoAdapter {
     private readonly config: AppConfig,
     private readonly metrics: MetricsService,
     redis: RedisConnections,
+    private readonly checkHandshake?: HandshakeCheck,
   ) {
     super(app);
     if (redis.enabled)
@@ -46,6 +60,20 @@ export class SocketIoAdapter extends IoAdapter {
           : { origin: origins.includes('*') ? true : origins, credentials: true },
     }) as Server;
     if (this.redisAdapter) server.adapter(this.redisAdapter);
+    const check = this.checkHandshake;
+    if (check) {
+      // Refused connections get `connect_error` with the error body as `data`, on every namespace.
+      const middleware = (socket: Socket, next: (err?: Error) => void) =>
+        check(handshakeToken(socket), socket.handshake.address).then(
+          () => next(),
+          (err: unknown) => {
+            const body = toErrorBody(err);
+            next(Object.assign(new Error(body.message), { data: body }));
+          },
+        );
+      server.use(middleware);
+      server.on('new_namespace', (namespace: Namespace) => namespace.use(middleware));
+    }
     return server;
   }
 

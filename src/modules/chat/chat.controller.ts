@@ -25,6 +25,7 @@ import {
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
+import { AdminOnly } from '../../common/auth/access';
 import { toErrorBody } from '../../common/errors/error-body';
 import { clientGone } from '../../common/http/client-gone';
 import { ErrorResponseDto } from '../../common/errors/error-response.dto';
@@ -232,6 +233,7 @@ export class ChatController {
   }
 
   @Post('corpus/reload')
+  @AdminOnly()
   @HttpCode(200)
   @UseGuards(ChatRateLimitGuard)
   @ApiOperation({

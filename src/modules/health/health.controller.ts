@@ -1,4 +1,5 @@
 import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
+import { Public } from '../../common/auth/access';
 import {
   ApiOkResponse,
   ApiOperation,
@@ -20,6 +21,7 @@ class ReadyDto {
 }
 
 @ApiTags('health')
+@Public()
 @Controller('health')
 export class HealthController {
   constructor(

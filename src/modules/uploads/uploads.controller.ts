@@ -39,6 +39,7 @@ import {
   UploadResponseDto,
 } from './uploads.dto';
 import { UploadsService } from './uploads.service';
+import { AdminOnly } from '../../common/auth/access';
 
 const ID_PARAM = {
   name: 'id',
@@ -127,6 +128,7 @@ export class UploadsController {
   }
 
   @Delete('uploads/:id')
+  @AdminOnly()
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete an upload (the file and its metadata)' })
   @ApiParam(ID_PARAM)
