@@ -3,6 +3,7 @@ import { Logger } from 'nestjs-pino';
 import { HttpExceptionFilter } from './common/errors/http-exception.filter';
 import { boundedBodyParser } from './common/http/json-body';
 import { setupOpenApi } from './common/http/openapi';
+import { StartupQuietLogger } from './common/http/startup-logger';
 import { uploadAdmission } from './common/http/upload-admission';
 import { createValidationPipe } from './common/http/validation';
 import { SocketIoAdapter } from './common/ws/socket-io.adapter';
@@ -19,7 +20,7 @@ import { RedisConnections } from './modules/redis/redis-connections';
  */
 export function configureApp(app: NestExpressApplication): AppConfig {
   const config = app.get<AppConfig>(appConfig.KEY);
-  app.useLogger(app.get(Logger));
+  app.useLogger(new StartupQuietLogger(app.get(Logger)));
   app.disable('x-powered-by');
   // req.ip then comes from X-Forwarded-For when the request came through a trusted proxy.
   if (config.TRUST_PROXY.length > 0) app.set('trust proxy', config.TRUST_PROXY);

@@ -5,6 +5,8 @@ import type { Server } from 'node:http';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { configureApp, connectMessageTransport, trackRequestsInFlight } from './app.setup';
+import { readyBanner } from './banner';
+import { ModelRegistry } from './modules/models/model-registry';
 
 async function bootstrap(): Promise<void> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule, {
@@ -36,7 +38,14 @@ async function bootstrap(): Promise<void> {
   process.once('SIGINT', (s) => void shutdown(s));
 
   await app.listen(config.PORT, config.HOST);
-  logger.log(`listening on http://${config.HOST}:${config.PORT} (docs at /docs)`, 'Bootstrap');
+  const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
+  logger.log(`listening on http://${config.HOST}:${config.PORT}; models loading`, 'Bootstrap');
+  // Once every model has loaded (or is known to be missing): one banner with the URLs and the models.
+  const registry = app.get(ModelRegistry);
+  void registry
+    .settled()
+    .then(() => registry.report())
+    .then((models) => logger.log(readyBanner(`http://${host}:${config.PORT}`, models), 'Bootstrap'));
 }
 
 bootstrap().catch((err: unknown) => {

@@ -3,12 +3,15 @@ import { IsArray, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLengt
 import { defineConfig, EnvBytes, EnvList, Expose } from './env';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const LOG_FORMATS = ['auto', 'pretty', 'json'] as const;
 
 /** Variables shared by the whole service. Capability modules declare their own next to their code. */
 export class AppEnv {
   @Expose() @IsInt() @Min(0) @Max(65535) PORT: number = 3000;
   @Expose() @IsString() @MinLength(1) HOST: string = '0.0.0.0';
   @Expose() @IsIn(LOG_LEVELS) LOG_LEVEL: (typeof LOG_LEVELS)[number] = 'info';
+  /** `pretty`: one readable line per entry; `json`: pino's JSON; `auto`: pretty when stdout is a terminal. */
+  @Expose() @IsIn(LOG_FORMATS) LOG_FORMAT: (typeof LOG_FORMATS)[number] = 'auto';
   @Expose() @IsString() MODELS_DIR: string = 'models';
   @Expose() @IsString() CORPUS_DIR: string = 'corpus';
   @Expose() @IsString() MNIST_DIR: string = 'data/mnist';

@@ -94,6 +94,11 @@ export class ModelHandle<T> {
     return this.loading;
   }
 
+  /** Resolves once a load in progress (or the first one, not yet started) is over; never reloads. */
+  settle(): Promise<void> {
+    return this.loading ?? (this.status === 'loading' ? this.load() : Promise.resolve());
+  }
+
   private async doLoad(): Promise<void> {
     const started = performance.now();
     const previous = this.model;
@@ -164,7 +169,7 @@ export class ModelRegistry implements OnApplicationBootstrap, OnApplicationShutd
 
   /** Resolves when no model is loading any more (ready, missing or failed). */
   async settled(): Promise<void> {
-    for (const h of this.handles.values()) await h.load();
+    for (const h of this.handles.values()) await h.settle();
   }
 
   /** Time an inference and record it in the inference-duration histogram. */
