@@ -10,6 +10,7 @@ import { SocketIoAdapter } from './common/ws/socket-io.adapter';
 import { AppConfig, appConfig } from './config/app.config';
 import { ApiKeys } from './modules/auth/api-keys';
 import { MetricsService } from './modules/metrics/metrics.service';
+import { OPENAI_ERRORS } from './modules/openai/openai-errors';
 import { CustomStrategy } from '@nestjs/microservices';
 import { RedisMessageServer, redisTransportOptions } from './common/messages/redis-message-server';
 import { RedisConnections } from './modules/redis/redis-connections';
@@ -35,7 +36,8 @@ export function configureApp(app: NestExpressApplication): AppConfig {
   if (origins.length > 0)
     app.enableCors({ origin: origins.includes('*') ? true : origins, credentials: true });
   app.useGlobalPipes(createValidationPipe());
-  app.useGlobalFilters(new HttpExceptionFilter());
+  // The /v1 routes speak OpenAI's error shape; everything else the service's own.
+  app.useGlobalFilters(new HttpExceptionFilter([OPENAI_ERRORS]));
   const keys = app.get(ApiKeys);
   app.useWebSocketAdapter(
     new SocketIoAdapter(app, config, app.get(MetricsService), app.get(RedisConnections), (token, ip) =>

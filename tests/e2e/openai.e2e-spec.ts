@@ -2,6 +2,7 @@ import { PreTrainedTokenizer } from '@huggingface/transformers';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import OpenAI from 'openai';
+import request from 'supertest';
 import { REPO_ROOT, startApp, TestApp } from '../support/app';
 
 /**
@@ -182,6 +183,31 @@ describe('OpenAI-compatible API with the openai client', () => {
     await expect(
       client.chat.completions.create({ model: 'gpt-4o', messages: [user('안녕')] }),
     ).rejects.toMatchObject({ status: 404, code: 'model_not_found', param: 'model' });
+  });
+
+  it('answers everything under /v1/ in the OpenAI error shape: a body that is not JSON, an unknown route', async () => {
+    const notJson = await request(t.url)
+      .post('/v1/chat/completions')
+      .set('Content-Type', 'application/json')
+      .send('{"model": "ko-chat", messages')
+      .expect(400);
+    expect(notJson.body).toEqual({
+      error: {
+        message: expect.stringMatching(/JSON/),
+        type: 'invalid_request_error',
+        param: null,
+        code: null,
+      },
+    });
+    const unknown = await request(t.url).post('/v1/embeddings').send({ input: '안녕' }).expect(404);
+    expect(unknown.body.error).toMatchObject({ type: 'invalid_request_error', code: 'not_found' });
+    // The rest of the API keeps the service's own shape.
+    const own = await request(t.url)
+      .post('/chat')
+      .set('Content-Type', 'application/json')
+      .send('{bad')
+      .expect(400);
+    expect(own.body).toMatchObject({ statusCode: 400, error: 'Bad Request' });
   });
 
   it('aborting mid-stream frees the only generator slot for the next request', async () => {

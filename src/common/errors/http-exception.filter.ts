@@ -12,10 +12,21 @@ export function setRetryAfter(res: Response, status: number): void {
     res.setHeader('Retry-After', String(RETRY_AFTER_S));
 }
 
-/** Every HTTP error leaves the service in the shape of ErrorBody; stack traces only go to the log. */
+/** Another error shape for the routes under a path prefix (e.g. OpenAI's under /v1/), body parsing included. */
+export interface ErrorDialect {
+  prefix: string;
+  render(exception: unknown): { status: number; body: unknown };
+}
+
+/**
+ * Every HTTP error leaves the service in the shape of ErrorBody, or of the dialect whose prefix the path has;
+ * stack traces only go to the log.
+ */
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpError');
+
+  constructor(private readonly dialects: readonly ErrorDialect[] = []) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     if (host.getType() !== 'http') return;
@@ -25,6 +36,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
     // Errors raised before the logger middleware ran (body parsing) have no id yet.
     req.id ??= requestId(req, res);
     const body = { ...toErrorBody(exception), requestId: String(req.id) };
+    const dialect = this.dialects.find((d) => req.originalUrl.startsWith(d.prefix));
+    const rendered = dialect?.render(exception) ?? { status: body.statusCode, body };
     if (body.statusCode >= 500) {
       this.logger.error(
         { err: exception, requestId: body.requestId },
@@ -36,7 +49,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
       res.destroy();
       return;
     }
-    setRetryAfter(res, body.statusCode);
-    res.status(body.statusCode).json(body);
+    setRetryAfter(res, rendered.status);
+    res.status(rendered.status).json(rendered.body);
   }
 }

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Res, UseFilters, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Res, UseGuards } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBody,
@@ -15,7 +15,6 @@ import { clientGone } from '../../common/http/client-gone';
 import { ChatRateLimitGuard } from '../chat/chat-rate-limiter';
 import { ChatCompletionsService } from './chat-completions.service';
 import { ChatCompletionRequestDto } from './dto/chat-completion.dto';
-import { OpenAiErrorFilter } from './openai-error.filter';
 import type { ChatCompletion, ChatCompletionChunk, ModelObject } from './openai.types';
 
 const ERROR_SCHEMA = {
@@ -61,10 +60,12 @@ const COMPLETION_EXAMPLE = {
   },
 };
 
-/** OpenAI-compatible routes: the `openai` client libraries work with `baseURL` set to `<server>/v1`. */
+/**
+ * OpenAI-compatible routes: the `openai` client libraries work with `baseURL` set to `<server>/v1`. Their errors
+ * take OpenAI's shape through the OPENAI_ERRORS dialect of the global filter.
+ */
 @ApiTags('openai')
 @Controller('v1')
-@UseFilters(OpenAiErrorFilter)
 export class OpenAiController {
   constructor(private readonly completions: ChatCompletionsService) {}
 

@@ -1,8 +1,6 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import { HttpException } from '@nestjs/common';
 import { toErrorBody } from '../../common/errors/error-body';
-import { setRetryAfter } from '../../common/errors/http-exception.filter';
-import { requestId } from '../../common/http/logging';
+import type { ErrorDialect } from '../../common/errors/http-exception.filter';
 
 /** OpenAI's error body; its client libraries turn it into BadRequestError, RateLimitError and so on. */
 export interface OpenAiErrorBody {
@@ -50,25 +48,5 @@ export function toOpenAiError(exception: unknown): { status: number; body: OpenA
   };
 }
 
-/** Errors of the /v1 routes in OpenAI's shape (the rest of the API keeps the service's own). */
-@Catch()
-export class OpenAiErrorFilter implements ExceptionFilter {
-  private readonly logger = new Logger('OpenAiError');
-
-  catch(exception: unknown, host: ArgumentsHost): void {
-    const ctx = host.switchToHttp();
-    const req = ctx.getRequest<Request & { id?: string }>();
-    const res = ctx.getResponse<Response>();
-    req.id ??= requestId(req, res);
-    const { status, body } = toOpenAiError(exception);
-    if (status >= 500)
-      this.logger.error({ err: exception, requestId: req.id }, `${req.method} ${req.originalUrl} failed`);
-    if (res.headersSent) {
-      // Mid-stream: an error event in OpenAI's shape, then the end of the stream.
-      if (!res.writableEnded) res.end(`data: ${JSON.stringify(body)}\n\n`);
-      return;
-    }
-    setRetryAfter(res, status);
-    res.status(status).json(body);
-  }
-}
+/** Errors under /v1/ (the routes, unknown paths and body parsing alike) in OpenAI's shape: see app.setup.ts. */
+export const OPENAI_ERRORS: ErrorDialect = { prefix: '/v1/', render: toOpenAiError };
