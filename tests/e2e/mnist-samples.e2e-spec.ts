@@ -60,14 +60,19 @@ describe('MNIST samples (real app, real training set)', () => {
     expect(Buffer.compare(data, Buffer.from(set.image(100)))).toBe(0);
   });
 
-  it('serves the written file at image_url, read-only, with nosniff', async () => {
+  it('serves the written file at image_url with nosniff; DELETE (an admin route) removes it', async () => {
     const { body } = await request(t.url).post('/mnist-sample').send({ index: 7 }).expect(200);
     const res = await request(t.url).get(body.image_url).buffer(true).expect(200);
     expect(res.headers['content-type']).toBe('image/png');
     expect(res.headers['x-content-type-options']).toBe('nosniff');
     expect(Buffer.compare(png(res), readFileSync(body.image_path))).toBe(0);
     await request(t.url).put(body.image_url).expect(404);
+    // Without API keys configured admin routes are open (see the auth tests for the keyed case).
+    await request(t.url).delete(body.image_url).expect(204);
+    expect(existsSync(body.image_path)).toBe(false);
+    await request(t.url).get(body.image_url).expect(404);
     await request(t.url).delete(body.image_url).expect(404);
+    await request(t.url).delete('/outputs/..%2Fescape.png').expect(400);
   });
 
   it('POST /mnist-sample: defaults, noise with a reproducible seed, and the original naming', async () => {

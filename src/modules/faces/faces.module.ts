@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { MulterModule } from '@nestjs/platform-express';
 import { appConfig } from '../../config/app.config';
+import { OutputsModule } from '../outputs/outputs.module';
 import { imageMultipartOptions, UploadsModule } from '../uploads/uploads.module';
 import { FacesController } from './faces.controller';
 import { facesConfig } from './faces.config';
@@ -15,6 +16,7 @@ import { FacesService } from './faces.service';
     ConfigModule.forFeature(facesConfig),
     MulterModule.registerAsync({ inject: [appConfig.KEY], useFactory: imageMultipartOptions }),
     UploadsModule,
+    OutputsModule,
   ],
   controllers: [FacesController, FacesMessages],
   providers: [FacesService, FacesGateway],

@@ -8,8 +8,7 @@ import {
   Logger,
   UnprocessableEntityException,
 } from '@nestjs/common';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { Gauge } from 'prom-client';
 import sharp from 'sharp';
@@ -18,6 +17,7 @@ import { IMAGE_MIME, ImageFormat } from '../../common/image/image-format';
 import { AppConfig, appConfig } from '../../config/app.config';
 import { MetricsService } from '../metrics/metrics.service';
 import { ModelHandle, ModelMissingError, ModelRegistry } from '../models/model-registry';
+import { OUTPUT_STORE, OutputStore } from '../outputs/output-store';
 import { UploadsService } from '../uploads/uploads.service';
 import { CASCADE_NAME, cascadeCandidates, findCascade } from './cascade-file';
 import {
@@ -79,6 +79,7 @@ export class FacesService {
     private readonly uploads: UploadsService,
     @Inject(appConfig.KEY) private readonly app: AppConfig,
     @Inject(facesConfig.KEY) private readonly config: FacesConfig,
+    @Inject(OUTPUT_STORE) private readonly outputs: OutputStore,
   ) {
     this.cascadePath = findCascade(this.search());
     this.inFlightGauge = new Gauge({
@@ -152,7 +153,7 @@ export class FacesService {
   ): Promise<MosaicJsonResponseDto> {
     const result = await this.mosaic(data, q, format);
     const name = `mosaic-${randomUUID()}.${extension(result.format)}`;
-    await this.writeOutput(name, result.data);
+    await this.outputs.write(name, result.data);
     return {
       faces: result.faces,
       imageUrl: `/outputs/${name}`,
@@ -243,7 +244,7 @@ export class FacesService {
       }
       if (result.faces.length === 0) return { id, filename, status: 'no_faces', faces: 0 };
       const name = `${id}-face.png`;
-      await this.writeOutput(name, result.data);
+      await this.outputs.write(name, result.data);
       return { id, filename, status: 'processed', faces: result.faces.length, output: `/outputs/${name}` };
     } catch (err) {
       if (err instanceof HttpException && err.getStatus() < 500) {
@@ -329,19 +330,6 @@ export class FacesService {
     }
     this.metrics.inferenceDuration.observe({ model: FACE_MODEL }, result.detectMs / 1000);
     return result;
-  }
-
-  private async writeOutput(name: string, data: Buffer): Promise<void> {
-    const dir = path.resolve(this.app.OUTPUT_DIR);
-    await fs.mkdir(dir, { recursive: true });
-    const tmp = path.join(dir, `.${name}.${randomBytes(6).toString('hex')}.tmp`);
-    try {
-      await fs.writeFile(tmp, data, { mode: 0o644 });
-      await fs.rename(tmp, path.join(dir, name));
-    } catch (err) {
-      await fs.rm(tmp, { force: true });
-      throw err;
-    }
   }
 
   private search() {

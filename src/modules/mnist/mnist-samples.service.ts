@@ -1,11 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import sharp from 'sharp';
 import { randomInt } from 'node:crypto';
-import { AppConfig, appConfig } from '../../config/app.config';
 import { MnistDatasetService } from './mnist-dataset.service';
 import { MnistSampleResponseDto, RandomSampleDto } from './mnist.dto';
 import { addGaussianNoise, mulberry32, randomSeed } from './noise';
-import { displayPath, sampleFileName, writeOutput } from './output-files';
+import { displayPath } from '../outputs/output-names';
+import { OUTPUT_STORE, OutputStore } from '../outputs/output-store';
+import { sampleFileName } from './output-files';
 
 export interface SampleImageOptions {
   noise?: boolean;
@@ -26,7 +27,7 @@ export interface SampleImage {
 @Injectable()
 export class MnistSamplesService {
   constructor(
-    @Inject(appConfig.KEY) private readonly config: AppConfig,
+    @Inject(OUTPUT_STORE) private readonly outputs: OutputStore,
     private readonly dataset: MnistDatasetService,
   ) {}
 
@@ -56,7 +57,7 @@ export class MnistSamplesService {
   ): Promise<MnistSampleResponseDto> {
     const sample = await this.image(index, { noise, seed });
     const name = sampleFileName(filename, sample.label, noise);
-    const file = await writeOutput(this.config.OUTPUT_DIR, name, sample.png);
+    const file = await this.outputs.write(name, sample.png);
     return {
       label: sample.label,
       image_path: displayPath(file),

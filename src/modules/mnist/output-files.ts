@@ -1,20 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
-import * as path from 'node:path';
-
-/**
- * File names in OUTPUT_DIR: what clients may ask for, and how names they send are made safe. A safe name
- * is one path segment of ASCII letters, digits, `.`, `_` and `-`, starting with a letter, digit or `_`,
- * without `..`, so it can neither leave the folder nor be a hidden or option-like file.
- */
-export const SAFE_FILE_NAME = /^(?!.*\.\.)[A-Za-z0-9_][A-Za-z0-9._-]{0,199}$/;
-
+/** How the name a client sends for a sample becomes a safe OUTPUT_DIR name (see outputs/output-names.ts). */
 export const DEFAULT_SAMPLE_NAME = 'mnist_sample.png';
 const MAX_BASE = 100;
-
-export function isSafeFileName(name: string): boolean {
-  return SAFE_FILE_NAME.test(name);
-}
 
 /** Python's os.path.splitext: the extension starts at the last dot, unless that dot only leads the name. */
 export function splitExt(name: string): [string, string] {
@@ -41,34 +27,4 @@ export function sampleFileName(filename: string, label: number, noise: boolean):
     .slice(0, MAX_BASE);
   if (base.length === 0) base = splitExt(DEFAULT_SAMPLE_NAME)[0];
   return `${base}_label${label}${noise ? '_noise' : ''}.png`;
-}
-
-/** The absolute path of a safe name inside `dir`, or null when the name is not safe. */
-export function resolveOutput(dir: string, name: string): string | null {
-  if (!isSafeFileName(name)) return null;
-  const root = path.resolve(dir);
-  const file = path.resolve(root, name);
-  return path.dirname(file) === root ? file : null;
-}
-
-/** Writes a file into `dir` atomically (temporary file, then rename), creating the folder if needed. */
-export async function writeOutput(dir: string, name: string, data: Buffer): Promise<string> {
-  const file = resolveOutput(dir, name);
-  if (!file) throw new Error(`unsafe output file name ${JSON.stringify(name)}`);
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  const tmp = path.join(path.dirname(file), `.${name}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    await fs.writeFile(tmp, data, { mode: 0o644 });
-    await fs.rename(tmp, file);
-  } catch (err) {
-    await fs.rm(tmp, { force: true });
-    throw err;
-  }
-  return file;
-}
-
-/** The path as the original service reported it: relative to the working directory when inside it. */
-export function displayPath(file: string): string {
-  const rel = path.relative(process.cwd(), file);
-  return rel.startsWith('..') || path.isAbsolute(rel) ? file : rel.split(path.sep).join('/');
 }

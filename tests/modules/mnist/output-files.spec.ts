@@ -1,15 +1,19 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import {
-  displayPath,
-  isSafeFileName,
-  resolveOutput,
-  sampleFileName,
-  splitExt,
-  writeOutput,
-} from '../../../src/modules/mnist/output-files';
+import { sampleFileName, splitExt } from '../../../src/modules/mnist/output-files';
+import { FsOutputStore } from '../../../src/modules/outputs/fs-output-store';
+import { displayPath, isSafeFileName, resolveOutput } from '../../../src/modules/outputs/output-names';
 import { addGaussianNoise, gaussian, mulberry32 } from '../../../src/modules/mnist/noise';
+import { AppConfig } from '../../../src/config/app.config';
+
+/** Writes through the OUTPUT_DIR store, as the sample route does. */
+const writeOutput = (dir: string, name: string, data: Buffer) =>
+  new FsOutputStore({ OUTPUT_DIR: dir } as AppConfig, {
+    OUTPUT_MAX_AGE_S: 0,
+    OUTPUT_MAX_BYTES: 0,
+    OUTPUT_SWEEP_INTERVAL_S: 0,
+  }).write(name, data);
 
 describe('sample file names', () => {
   it('keeps the original naming <base>_label<digit>[_noise]<ext>', () => {
