@@ -1,18 +1,13 @@
-import type { ChatSource } from '../chat/chat-generator';
-import type { FinishReason } from '../chat/chat.service';
-import type { FallbackReason } from '../chat/policy/reply-policy';
+import type { ChatReply, FinishReason } from '../chat/chat.service';
 
 /** Where an answer came from: what POST /chat reports, as an extension field of the OpenAI objects. */
-export interface KoChatExtension {
-  source: ChatSource;
-  intent: string | null;
-  score: number | null;
-  matched: string | null;
-  reason: FallbackReason | null;
-  latencyMs: number;
+export type KoChatExtension = Pick<
+  ChatReply,
+  'source' | 'intent' | 'score' | 'matched' | 'reason' | 'latencyMs'
+> & {
   /** What usage counts: the generator's tokenizer, or "characters" without one. */
   usageUnit: string;
-}
+};
 
 export interface Usage {
   prompt_tokens: number;
