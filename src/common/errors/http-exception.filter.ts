@@ -6,10 +6,14 @@ import { toErrorBody } from './error-body';
 /** Seconds a client is told to wait after a 429 or 503 that did not say (busy workers, a model loading). */
 const RETRY_AFTER_S = 1;
 
-/** Every 429 and 503 says when to come back; a limiter that knows better has set the header already. */
-export function setRetryAfter(res: Response, status: number): void {
-  if ((status === 429 || status === 503) && !res.getHeader('Retry-After'))
-    res.setHeader('Retry-After', String(RETRY_AFTER_S));
+/**
+ * Every 429 and 503 says when to come back: the error's `details.retryAfterS` when it knows (rate limiters),
+ * else RETRY_AFTER_S; a header set already (before routing) is kept.
+ */
+function setRetryAfter(res: Response, status: number, details: unknown): void {
+  if ((status !== 429 && status !== 503) || res.getHeader('Retry-After')) return;
+  const known = (details as { retryAfterS?: unknown } | undefined)?.retryAfterS;
+  res.setHeader('Retry-After', String(typeof known === 'number' && known > 0 ? known : RETRY_AFTER_S));
 }
 
 /** Another error shape for the routes under a path prefix (e.g. OpenAI's under /v1/), body parsing included. */
@@ -49,7 +53,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
       res.destroy();
       return;
     }
-    setRetryAfter(res, rendered.status);
+    setRetryAfter(res, rendered.status, body.details);
     res.status(rendered.status).json(rendered.body);
   }
 }

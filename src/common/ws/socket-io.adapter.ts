@@ -6,6 +6,7 @@ import type { Namespace, Server, ServerOptions, Socket } from 'socket.io';
 import { AppConfig } from '../../config/app.config';
 import { MetricsService } from '../../modules/metrics/metrics.service';
 import { RedisConnections } from '../../modules/redis/redis-connections';
+import { presentedKey } from '../auth/presented-key';
 import { toErrorBody } from '../errors/error-body';
 import { admit, refusal } from './socket-load';
 
@@ -14,11 +15,7 @@ export type HandshakeCheck = (token: string | undefined, ip: string) => Promise<
 
 function handshakeToken(socket: Socket): string | undefined {
   const auth = (socket.handshake.auth ?? {}) as { token?: unknown };
-  if (typeof auth.token === 'string') return auth.token;
-  const header = socket.handshake.headers.authorization;
-  const bearer = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] : undefined;
-  const x = socket.handshake.headers['x-api-key'];
-  return bearer ?? (typeof x === 'string' ? x.trim() : undefined);
+  return typeof auth.token === 'string' ? auth.token : presentedKey(socket.handshake.headers);
 }
 
 /**

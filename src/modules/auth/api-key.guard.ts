@@ -1,8 +1,9 @@
-import { CanActivate, ExecutionContext, HttpException, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import { Access, ACCESS } from '../../common/auth/access';
-import { ApiKeys, MissingKey, presentedKey } from './api-keys';
+import { presentedKey } from '../../common/auth/presented-key';
+import { ApiKeys, MissingKey } from './api-keys';
 
 /**
  * Every HTTP route needs a key once API_KEYS (or ADMIN_API_KEYS) is set, unless marked @Public(); @AdminOnly()
@@ -32,10 +33,8 @@ export class ApiKeyGuard implements CanActivate {
         req.ip ?? req.socket.remoteAddress ?? 'unknown',
       );
     } catch (err) {
+      // A 429's details.retryAfterS becomes its Retry-After header (HttpExceptionFilter).
       if (err instanceof MissingKey) res.setHeader('WWW-Authenticate', 'Bearer realm="ko-ai-server"');
-      const retry =
-        err instanceof HttpException ? (err.getResponse() as { details?: { retryAfterS?: number } }) : {};
-      if (retry?.details?.retryAfterS) res.setHeader('Retry-After', String(retry.details.retryAfterS));
       throw err;
     }
     return true;

@@ -1,5 +1,5 @@
 import { CanActivate, ExecutionContext, HttpException, HttpStatus, Inject, Injectable } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import type { Request } from 'express';
 import proxyaddr from 'proxy-addr';
 import {
   RateLimiterAbstract,
@@ -97,16 +97,9 @@ export class ChatRateLimitGuard implements CanActivate {
       await this.limiter.consume(ip, socket.id);
       return true;
     }
+    // The 429's details.retryAfterS becomes its Retry-After header (HttpExceptionFilter).
     const req = context.switchToHttp().getRequest<Request>();
-    try {
-      await this.limiter.consume(req.ip ?? req.socket.remoteAddress ?? 'unknown');
-    } catch (err) {
-      const retry = ((err as HttpException).getResponse?.() as { details?: { retryAfterS?: number } })
-        ?.details;
-      if (retry?.retryAfterS)
-        context.switchToHttp().getResponse<Response>().setHeader('Retry-After', String(retry.retryAfterS));
-      throw err;
-    }
+    await this.limiter.consume(req.ip ?? req.socket.remoteAddress ?? 'unknown');
     return true;
   }
 }

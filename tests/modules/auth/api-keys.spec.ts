@@ -2,7 +2,8 @@ import { HttpException } from '@nestjs/common';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { ApiKeys, parseKeys, presentedKey } from '../../../src/modules/auth/api-keys';
+import { presentedKey } from '../../../src/common/auth/presented-key';
+import { ApiKeys, parseKeys } from '../../../src/modules/auth/api-keys';
 
 const USER = 'user-key-0123456789abcdef';
 const ADMIN = 'admin-key-0123456789abcdef';
