@@ -10,10 +10,12 @@
  * answers a constant. Prints a markdown table.
  */
 import { Controller, HttpCode, Module, Post, UploadedFiles, UseInterceptors } from '@nestjs/common';
-import { AnyFilesInterceptor } from '@nestjs/platform-express';
 import { cpus, loadavg } from 'node:os';
 import * as path from 'node:path';
+import { Multipart, MULTIPART_LIMITS, ReceivedFile } from '../src/common/http/multipart/multipart.interceptor';
+import { imageMultipartLimits } from '../src/common/http/multipart/multipart-limits';
 import { ImageDecoder } from '../src/common/image/image-decoder';
+import { appConfig } from '../src/config/app.config';
 import { DigitPreprocessor } from '../src/modules/mnist/digit-preprocessor';
 import { MnistClassifier, toFloat } from '../src/modules/mnist/mnist-classifier';
 import { MnistModule } from '../src/modules/mnist/mnist.module';
@@ -36,8 +38,8 @@ const ROOT = path.resolve(__dirname, '..');
 class UploadController {
   @Post('upload')
   @HttpCode(200)
-  @UseInterceptors(AnyFilesInterceptor())
-  upload(@UploadedFiles() files: Express.Multer.File[]): { files: number } {
+  @UseInterceptors(Multipart())
+  upload(@UploadedFiles() files: ReceivedFile[]): { files: number } {
     return { files: files.length };
   }
 }
@@ -46,6 +48,9 @@ class UploadController {
 @Module({
   imports: [...coreModules(), MnistModule],
   controllers: [UploadController],
+  providers: [
+    { provide: MULTIPART_LIMITS, inject: [appConfig.KEY], useFactory: (c: AppConfig) => imageMultipartLimits(c, 32) },
+  ],
 })
 class BenchModule {}
 

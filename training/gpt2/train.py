@@ -106,6 +106,14 @@ def parse_args():
     ap.add_argument("--pretrain-lr", type=float, default=1e-3)
     ap.add_argument("--pretrain-batch-size", type=int, default=32)
     ap.add_argument("--resume", action="store_true", help="continue an interrupted pre-training from --work-dir")
+    ap.add_argument("--pretrain-init", default=None,
+                    help="pretrain stage: start from this checkpoint's weights and keep the tokenizer already in "
+                         "--work-dir (e.g. onnx_to_checkpoint.py's rebuild of the committed model), to train further")
+    ap.add_argument("--pretrain-seed", type=int, default=None,
+                    help="seed of the NSMC line sample (default --seed); another seed draws other lines")
+    ap.add_argument("--select", choices=["best", "last"], default="best",
+                    help="finetune: keep the checkpoint with the best validation loss, or the last one (then the "
+                         "validation split only reports and chooses nothing)")
     ap.add_argument("--init", default=None,
                     help="finetune stage: start from this checkpoint (e.g. a previous fine-tuning's --checkpoint) "
                          "instead of the pre-trained model, to fine-tune further")
@@ -319,11 +327,12 @@ def main():
     pre_path = os.path.join(work_dir, "pretrained.pt")
     if args.stage in ("all", "pretrain"):
         texts, pre_stats = pretrain_data.load_pretrain_texts(
-            nsmc_lines=args.limit * 5 if args.limit else args.pretrain_lines, seed=args.seed,
+            nsmc_lines=args.limit * 5 if args.limit else args.pretrain_lines,
+            seed=args.seed if args.pretrain_seed is None else args.pretrain_seed,
             max_read=args.limit * 20 if args.limit else None)
         chat_texts = [p["q"] for p in train_pairs] + [p["a"] for p in train_pairs]
         tok_texts = chat_texts * 2 + texts[:100000]
-        if args.resume and os.path.exists(os.path.join(work_dir, "tokenizer.json")):
+        if (args.resume or args.pretrain_init) and os.path.exists(os.path.join(work_dir, "tokenizer.json")):
             tok = tt.KoBPETokenizer.from_file(os.path.join(work_dir, "tokenizer.json"))
         else:
             tok = tt.train_tokenizer(tok_texts, work_dir, args.vocab_size, model_max_length=args.n_positions)
@@ -331,8 +340,16 @@ def main():
         print(f"[tok] vocab {len(tok)} (chat text x2 + {min(len(texts), 100000)} pre-training lines)", flush=True)
         model = GPT(cfg)
         torch.manual_seed(args.seed)
+        earlier = None
+        if args.pretrain_init:
+            init = torch.load(args.pretrain_init)
+            model.load_state_dict(init["state_dict"])
+            earlier = {"init": args.pretrain_init, **(init.get("info") or {})}
+            print(f"[pretrain] starting from {args.pretrain_init}", flush=True)
         pre_info = pretrain(model, tok, texts, args, work_dir)
         pre_info.update(pre_stats)
+        if earlier:
+            pre_info["started_from"] = earlier
         torch.save({"config": cfg.to_dict(), "state_dict": model.state_dict(), "info": pre_info}, pre_path)
         if args.stage == "pretrain":
             print(f"[pretrain] saved {pre_path}; next: --stage finetune --work-dir {work_dir}")
@@ -425,7 +442,7 @@ def main():
                 el = time.time() - t_train
                 history.append({"step": step, "epoch": round(step / steps_per_epoch, 2), "val_loss": vl,
                                 "train_loss": loss.item(), "elapsed_s": round(el, 1)})
-                improved = vl < best[0] or not val_examples
+                improved = vl < best[0] or not val_examples or args.select == "last"
                 if improved:
                     best = (vl, {k: v.detach().clone() for k, v in model.state_dict().items()}, step)
                     bad_evals = 0

@@ -9,7 +9,6 @@ import {
   UploadedFile,
   UseInterceptors,
 } from '@nestjs/common';
-import { FileInterceptor } from '@nestjs/platform-express';
 import {
   ApiBadRequestResponse,
   ApiBody,
@@ -28,8 +27,8 @@ import {
 import type { Response } from 'express';
 import { ErrorResponseDto } from '../../common/errors/error-response.dto';
 import { contentDisposition } from '../uploads/file-names';
-import { MultipartErrorsInterceptor } from '../uploads/multipart-errors.interceptor';
-import { IMAGE_UPLOAD_BODY } from '../uploads/uploads.dto';
+import { Multipart, ReceivedFile } from '../../common/http/multipart/multipart.interceptor';
+import { IMAGE_FIELD, IMAGE_UPLOAD_BODY } from '../uploads/uploads.dto';
 import {
   DetectQueryDto,
   DetectResponseDto,
@@ -64,7 +63,7 @@ export class FacesController {
 
   @Post('faces/detect')
   @HttpCode(200)
-  @UseInterceptors(MultipartErrorsInterceptor, FileInterceptor('file'))
+  @UseInterceptors(Multipart(IMAGE_FIELD))
   @ApiOperation({
     summary: 'Find faces (OpenCV Haar cascade haarcascade_frontalface_alt)',
     description:
@@ -81,7 +80,7 @@ export class FacesController {
   @ApiTooManyRequestsResponse(BUSY)
   @ApiServiceUnavailableResponse(NO_CASCADE)
   detect(
-    @UploadedFile() file: Express.Multer.File | undefined,
+    @UploadedFile() file: ReceivedFile | undefined,
     @Query() q: DetectQueryDto,
   ): Promise<DetectResponseDto> {
     return this.faces.detect(file?.buffer, q);
@@ -89,7 +88,7 @@ export class FacesController {
 
   @Post('mosaic')
   @HttpCode(200)
-  @UseInterceptors(MultipartErrorsInterceptor, FileInterceptor('file'))
+  @UseInterceptors(Multipart(IMAGE_FIELD))
   @ApiOperation({
     summary: 'Pixelate every face of an image',
     description:
@@ -132,7 +131,7 @@ export class FacesController {
   @ApiTooManyRequestsResponse(BUSY)
   @ApiServiceUnavailableResponse(NO_CASCADE)
   async mosaic(
-    @UploadedFile() file: Express.Multer.File | undefined,
+    @UploadedFile() file: ReceivedFile | undefined,
     @Query() q: MosaicQueryDto,
     @Res({ passthrough: true }) res: Response,
   ): Promise<StreamableFile | MosaicJsonResponseDto> {

@@ -3,7 +3,7 @@ import { MessagePattern, Payload } from '@nestjs/microservices';
 import { MessageExceptionFilter } from '../../common/errors/rpc-exception.filter';
 import { ImagePayload } from '../../common/messages/image-payload';
 import { AppConfig, appConfig } from '../../config/app.config';
-import { formatBytes } from '../uploads/multipart-errors.interceptor';
+import { formatBytes } from '../../common/http/format-bytes';
 import { DetectQueryDto, DetectResponseDto } from './faces.dto';
 import { FacesService } from './faces.service';
 

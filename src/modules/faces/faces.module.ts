@@ -1,9 +1,10 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
-import { MulterModule } from '@nestjs/platform-express';
-import { appConfig } from '../../config/app.config';
+import { MULTIPART_LIMITS } from '../../common/http/multipart/multipart.interceptor';
+import { imageMultipartLimits } from '../../common/http/multipart/multipart-limits';
+import { AppConfig, appConfig } from '../../config/app.config';
 import { OutputsModule } from '../outputs/outputs.module';
-import { imageMultipartOptions, UploadsModule } from '../uploads/uploads.module';
+import { UploadsModule } from '../uploads/uploads.module';
 import { FacesController } from './faces.controller';
 import { facesConfig } from './faces.config';
 import { FacesGateway } from './faces.gateway';
@@ -14,12 +15,15 @@ import { FacesService } from './faces.service';
 @Module({
   imports: [
     ConfigModule.forFeature(facesConfig),
-    MulterModule.registerAsync({ inject: [appConfig.KEY], useFactory: imageMultipartOptions }),
     UploadsModule,
     OutputsModule,
   ],
   controllers: [FacesController, FacesMessages],
-  providers: [FacesService, FacesGateway],
+  providers: [
+    FacesService,
+    FacesGateway,
+    { provide: MULTIPART_LIMITS, inject: [appConfig.KEY], useFactory: (c: AppConfig) => imageMultipartLimits(c) },
+  ],
   exports: [FacesService],
 })
 export class FacesModule {}

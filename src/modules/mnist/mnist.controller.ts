@@ -1,18 +1,11 @@
 import {
   BadRequestException,
   Body,
-  CallHandler,
   Controller,
-  ExecutionContext,
   Get,
   Header,
   HttpCode,
-  HttpException,
-  Inject,
-  Injectable,
-  NestInterceptor,
   Param,
-  PayloadTooLargeException,
   Post,
   Query,
   Res,
@@ -20,7 +13,6 @@ import {
   UploadedFiles,
   UseInterceptors,
 } from '@nestjs/common';
-import { AnyFilesInterceptor } from '@nestjs/platform-express';
 import {
   ApiBadRequestResponse,
   ApiBody,
@@ -38,13 +30,13 @@ import {
   getSchemaPath,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { catchError, Observable, throwError } from 'rxjs';
 import { ErrorResponseDto } from '../../common/errors/error-response.dto';
+import { formatBytes } from '../../common/http/format-bytes';
+import { Multipart, ReceivedFile } from '../../common/http/multipart/multipart.interceptor';
+import type { MultipartLimits } from '../../common/http/multipart/read-multipart';
 import { ACCEPTED_IMAGES } from '../../common/image/image-format';
-import { AppConfig, appConfig } from '../../config/app.config';
 import { MnistInferenceService } from './mnist-inference.service';
 import { MnistSamplesService } from './mnist-samples.service';
-import { MnistConfig, mnistConfig } from './mnist.config';
 import {
   MnistSampleInfoDto,
   MnistSampleRequestDto,
@@ -69,34 +61,13 @@ function parseIndex(raw: string): number {
   return Number(raw);
 }
 
-/** Clearer messages for multer's limits ("Too many files", "File too large"). */
-@Injectable()
-export class UploadLimitsInterceptor implements NestInterceptor {
-  constructor(
-    @Inject(appConfig.KEY) private readonly app: AppConfig,
-    @Inject(mnistConfig.KEY) private readonly config: MnistConfig,
-  ) {}
-
-  intercept(_context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    return next.handle().pipe(
-      catchError((err: unknown) => {
-        if (err instanceof HttpException) {
-          if (err.message === 'Too many files' || err.message === 'Too many parts') {
-            return throwError(
-              () =>
-                new BadRequestException(`Send at most ${this.config.MNIST_MAX_FILES} images per request.`),
-            );
-          }
-          if (err.message === 'File too large') {
-            const mb = (this.app.UPLOAD_MAX_BYTES / 1024 / 1024).toFixed(1);
-            return throwError(() => new PayloadTooLargeException(`Each image must be at most ${mb} MB.`));
-          }
-        }
-        return throwError(() => err);
-      }),
-    );
-  }
-}
+/** `file` or `files`; the route checks the field names itself, to say which one was wrong. */
+const PREDICT_FILES = {
+  messages: {
+    too_many_files: (l: MultipartLimits) => `Send at most ${l.files} images per request.`,
+    file_too_large: (l: MultipartLimits) => `Each image must be at most ${formatBytes(l.fileSize)}.`,
+  },
+};
 
 @ApiTags('mnist')
 @Controller()
@@ -199,7 +170,7 @@ export class MnistController {
 
   @Post('mnist/predict')
   @HttpCode(200)
-  @UseInterceptors(UploadLimitsInterceptor, AnyFilesInterceptor())
+  @UseInterceptors(Multipart(PREDICT_FILES))
   @ApiOperation({
     summary:
       'Recognises a handwritten digit in a photo, scan or drawing (one image, or several in one batch)',
@@ -233,7 +204,7 @@ export class MnistController {
   @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: 'Corrupt image, or no digit in it' })
   @ApiServiceUnavailableResponse({ type: ErrorResponseDto, description: 'The model is loading or missing' })
   async predict(
-    @UploadedFiles() files: Express.Multer.File[] | undefined,
+    @UploadedFiles() files: ReceivedFile[] | undefined,
   ): Promise<PredictionDto | PredictionDto[]> {
     const list = files ?? [];
     if (list.length === 0) throw new BadRequestException(NO_FILE);

@@ -10,7 +10,7 @@ import { ArrayNotEmpty, IsArray, IsOptional } from 'class-validator';
 import { MessageExceptionFilter } from '../../common/errors/rpc-exception.filter';
 import { IMAGE_PAYLOAD_HELP, ImagePayload } from '../../common/messages/image-payload';
 import { AppConfig, appConfig } from '../../config/app.config';
-import { formatBytes } from '../uploads/multipart-errors.interceptor';
+import { formatBytes } from '../../common/http/format-bytes';
 import { MnistInferenceService } from './mnist-inference.service';
 import { MnistConfig, mnistConfig } from './mnist.config';
 import { PredictionDto } from './mnist.dto';

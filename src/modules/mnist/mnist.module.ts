@@ -1,11 +1,11 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { OutputsModule } from '../outputs/outputs.module';
-import { MulterModule } from '@nestjs/platform-express';
-import { multipartOptions } from '../../common/http/multipart';
+import { MULTIPART_LIMITS } from '../../common/http/multipart/multipart.interceptor';
+import { imageMultipartLimits } from '../../common/http/multipart/multipart-limits';
 import { AppConfig, appConfig } from '../../config/app.config';
 import { DigitPreprocessor } from './digit-preprocessor';
-import { MnistController, UploadLimitsInterceptor } from './mnist.controller';
+import { MnistController } from './mnist.controller';
 import { MnistDatasetService } from './mnist-dataset.service';
 import { MnistGateway } from './mnist.gateway';
 import { MnistMessages } from './mnist.messages';
@@ -21,11 +21,6 @@ import { MnistConfig, mnistConfig } from './mnist.config';
   imports: [
     ConfigModule.forFeature(mnistConfig),
     OutputsModule,
-    MulterModule.registerAsync({
-      imports: [ConfigModule.forFeature(mnistConfig)],
-      inject: [appConfig.KEY, mnistConfig.KEY],
-      useFactory: (app: AppConfig, config: MnistConfig) => multipartOptions(app, config.MNIST_MAX_FILES),
-    }),
   ],
   controllers: [MnistController, MnistMessages],
   providers: [
@@ -34,7 +29,11 @@ import { MnistConfig, mnistConfig } from './mnist.config';
     MnistInferenceService,
     DigitPreprocessor,
     MnistGateway,
-    UploadLimitsInterceptor,
+    {
+      provide: MULTIPART_LIMITS,
+      inject: [appConfig.KEY, mnistConfig.KEY],
+      useFactory: (app: AppConfig, config: MnistConfig) => imageMultipartLimits(app, config.MNIST_MAX_FILES),
+    },
   ],
   exports: [MnistDatasetService, MnistInferenceService, DigitPreprocessor],
 })

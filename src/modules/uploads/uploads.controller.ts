@@ -11,7 +11,6 @@ import {
   UploadedFile,
   UseInterceptors,
 } from '@nestjs/common';
-import { FileInterceptor } from '@nestjs/platform-express';
 import {
   ApiBadRequestResponse,
   ApiBody,
@@ -30,8 +29,9 @@ import {
 import type { Response } from 'express';
 import { createReadStream } from 'node:fs';
 import { ErrorResponseDto } from '../../common/errors/error-response.dto';
-import { MultipartErrorsInterceptor } from './multipart-errors.interceptor';
+import { Multipart, ReceivedFile } from '../../common/http/multipart/multipart.interceptor';
 import {
+  IMAGE_FIELD,
   IMAGE_UPLOAD_BODY,
   UploadListDto,
   UploadListQueryDto,
@@ -54,7 +54,7 @@ export class UploadsController {
 
   @Post('upload')
   @HttpCode(200)
-  @UseInterceptors(MultipartErrorsInterceptor, FileInterceptor('file'))
+  @UseInterceptors(Multipart(IMAGE_FIELD))
   @ApiOperation({
     summary: 'Store an image',
     description:
@@ -89,7 +89,7 @@ export class UploadsController {
   })
   @ApiUnsupportedMediaTypeResponse({ type: ErrorResponseDto, description: 'Not a supported image' })
   @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: 'A truncated or corrupt image' })
-  upload(@UploadedFile() file?: Express.Multer.File): Promise<UploadResponseDto> {
+  upload(@UploadedFile() file?: ReceivedFile): Promise<UploadResponseDto> {
     return this.uploads.upload(file);
   }
 

@@ -56,3 +56,12 @@ export class UploadListDto {
 
 /** `limit` defaults to UPLOADS_PAGE_SIZE. */
 export class UploadListQueryDto extends PageQueryDto {}
+
+/** One image, in the field `file` (the original router's form). */
+export const IMAGE_FIELD = {
+  fileFields: ['file'],
+  messages: {
+    unexpected_field: () => 'Send exactly one image, in the multipart form field "file".',
+    too_many_files: () => 'Send exactly one image, in the multipart form field "file".',
+  },
+} as const;
