@@ -67,6 +67,7 @@ describe('per-socket in-flight window (real app, real clients)', () => {
       expect(result.refused).toBeGreaterThanOrEqual(1);
       // Measured here: median 3 ms, p99 (the worst of 40, while the burst is read) 78-140 ms on 2 shared cores;
       // the goal of p99 < 50 ms is not reached yet (see the closing note), so this bounds a regression.
+      console.log('TIMES', JSON.stringify(times.map((x) => Math.round(x))), liveMs);
       const median = [...times].sort((a, b) => a - b)[times.length >> 1];
       expect(median).toBeLessThan(20);
       expect(p99(times)).toBeLessThan(250);

@@ -1,11 +1,12 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import bodyParser from 'body-parser';
+import { closeAfterAnswer } from './linger';
 
 /**
  * body-parser with its limit enforced at once. body-parser itself, past its limit, reads the rest of the
  * request before answering, so a client streaming an endless body gets no answer for as long as it sends. Here
  * a declared Content-Length over the limit, or the streamed bytes crossing it, get the 413 right away with
- * `Connection: close`, and the connection is closed once it is written.
+ * `Connection: close`, and the connection is closed after a lingering read (closeAfterAnswer).
  */
 export function boundedBodyParser(kind: 'json' | 'urlencoded', limit: number): RequestHandler {
   const parse =
@@ -16,7 +17,7 @@ export function boundedBodyParser(kind: 'json' | 'urlencoded', limit: number): R
       if (answered) return;
       answered = true;
       req.off('data', count);
-      res.setHeader('Connection', 'close');
+      closeAfterAnswer(req, res);
       next(Object.assign(new Error('request entity too large'), { status: 413, type: 'entity.too.large' }));
     };
     let seen = 0;

@@ -13,7 +13,7 @@ import {
 import type { Request, Response } from 'express';
 import { from, Observable, switchMap } from 'rxjs';
 import { formatBytes } from '../format-bytes';
-import { closeAfterAnswer } from './linger';
+import { closeAfterAnswer } from '../linger';
 import { MultipartError, MultipartLimits, MultipartProblem, readMultipart } from './read-multipart';
 
 export type { ReceivedFile } from './read-multipart';
