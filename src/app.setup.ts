@@ -6,7 +6,8 @@ import { setupOpenApi } from './common/http/openapi';
 import { StartupQuietLogger } from './common/http/startup-logger';
 import { uploadAdmission } from './common/http/upload-admission';
 import { createValidationPipe } from './common/http/validation';
-import { SocketIoAdapter } from './common/ws/socket-io.adapter';
+import { createAdapter } from '@socket.io/redis-adapter';
+import { RoomAdapter, SocketIoAdapter } from './common/ws/socket-io.adapter';
 import { AppConfig, appConfig } from './config/app.config';
 import { ApiKeys } from './modules/auth/api-keys';
 import { MetricsService } from './modules/metrics/metrics.service';
@@ -40,12 +41,27 @@ export function configureApp(app: NestExpressApplication): AppConfig {
   app.useGlobalFilters(new HttpExceptionFilter([OPENAI_ERRORS]));
   const keys = app.get(ApiKeys);
   app.useWebSocketAdapter(
-    new SocketIoAdapter(app, config, app.get(MetricsService), app.get(RedisConnections), (token, ip) =>
-      keys.check('key', token, ip),
+    new SocketIoAdapter(
+      app,
+      config,
+      app.get(MetricsService),
+      sharedRooms(app.get(RedisConnections)),
+      (token, ip) => keys.check('key', token, ip),
     ),
   );
   setupOpenApi(app);
   return config;
+}
+
+/**
+ * With REDIS_URL, socket.io rooms and broadcasts span every instance (`@socket.io/redis-adapter`): a publisher
+ * and a subscriber connection of their own, channels under `<REDIS_KEY_PREFIX>socket.io#<namespace>#`.
+ */
+function sharedRooms(redis: RedisConnections): RoomAdapter | undefined {
+  if (!redis.enabled) return undefined;
+  return createAdapter(redis.create('socket.io-pub'), redis.create('socket.io-sub'), {
+    key: `${redis.prefix}socket.io`,
+  });
 }
 
 /** Counts HTTP requests not yet answered, so that shutdown can wait for them (see main.ts). */

@@ -1,14 +1,20 @@
 import { INestApplicationContext } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import type { MessageMappingProperties } from '@nestjs/websockets';
-import { createAdapter } from '@socket.io/redis-adapter';
 import type { Namespace, Server, ServerOptions, Socket } from 'socket.io';
 import { AppConfig } from '../../config/app.config';
-import { MetricsService } from '../../modules/metrics/metrics.service';
-import { RedisConnections } from '../../modules/redis/redis-connections';
 import { presentedKey } from '../auth/presented-key';
 import { toErrorBody } from '../errors/error-body';
 import { admit, refusal } from './socket-load';
+
+/** Where the adapter counts connections and events (the metrics module's counters fit it). */
+export interface SocketMetrics {
+  wsConnections: { inc(labels: { namespace: string }): void; dec(labels: { namespace: string }): void };
+  wsMessages: { inc(labels: { namespace: string; event: string }): void };
+}
+
+/** A socket.io adapter constructor (e.g. `@socket.io/redis-adapter`'s), for rooms shared between instances. */
+export type RoomAdapter = NonNullable<ServerOptions['adapter']>;
 
 /** Decides a handshake (the `auth.token` it sent, else its Authorization / X-API-Key header); throws to refuse. */
 export type HandshakeCheck = (token: string | undefined, ip: string) => Promise<void>;
@@ -19,28 +25,22 @@ function handshakeToken(socket: Socket): string | undefined {
 }
 
 /**
- * socket.io with the limits from config, CORS like HTTP, and connection metrics per namespace. Given enabled
- * RedisConnections (REDIS_URL), rooms and broadcasts span every instance through `@socket.io/redis-adapter`
- * (NestJS's RedisIoAdapter pattern): a publisher and a subscriber connection of their own, channels under
- * `<REDIS_KEY_PREFIX>socket.io#<namespace>#`.
+ * socket.io with the limits from config, CORS like HTTP, and connection metrics per namespace. Given a
+ * `roomAdapter` (app.setup.ts passes `@socket.io/redis-adapter`'s when REDIS_URL is set: NestJS's
+ * RedisIoAdapter pattern), rooms and broadcasts span every instance.
  */
 export class SocketIoAdapter extends IoAdapter {
-  private redisAdapter?: ReturnType<typeof createAdapter>;
   /** Events some gateway handles, per namespace: only these become metric labels (a client picks the rest). */
   private readonly known = new Map<string, Set<string>>();
 
   constructor(
     app: INestApplicationContext,
     private readonly config: AppConfig,
-    private readonly metrics: MetricsService,
-    redis: RedisConnections,
+    private readonly metrics: SocketMetrics,
+    private readonly roomAdapter?: RoomAdapter,
     private readonly checkHandshake?: HandshakeCheck,
   ) {
     super(app);
-    if (redis.enabled)
-      this.redisAdapter = createAdapter(redis.create('socket.io-pub'), redis.create('socket.io-sub'), {
-        key: `${redis.prefix}socket.io`,
-      });
   }
 
   override createIOServer(port: number, options?: ServerOptions): Server {
@@ -56,7 +56,7 @@ export class SocketIoAdapter extends IoAdapter {
           ? undefined
           : { origin: origins.includes('*') ? true : origins, credentials: true },
     }) as Server;
-    if (this.redisAdapter) server.adapter(this.redisAdapter);
+    if (this.roomAdapter) server.adapter(this.roomAdapter);
     const check = this.checkHandshake;
     if (check) {
       // Refused connections get `connect_error` with the error body as `data`, on every namespace.

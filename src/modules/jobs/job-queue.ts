@@ -1,5 +1,5 @@
-export const JOB_KINDS = ['mosaic', 'mnist'] as const;
-export type JobKind = (typeof JOB_KINDS)[number];
+/** A job kind: the name a feature registered its JobHandler under (`@OnJob`), e.g. "mosaic". */
+export type JobKind = string;
 export const JOB_STATES = ['queued', 'active', 'completed', 'failed'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 

@@ -1,11 +1,7 @@
-import { HttpException, Inject, Injectable } from '@nestjs/common';
-import { FacesConfig, facesConfig } from '../faces/faces.config';
-import { MosaicParamsDto } from '../faces/faces.dto';
-import { FacesService } from '../faces/faces.service';
-import { MnistInferenceService } from '../mnist/mnist-inference.service';
-import { ModelHandle } from '../models/model-registry';
-import { UploadsService } from '../uploads/uploads.service';
-import { FileOutcome, JobData, JobFile, ProgressEvent } from './job-queue';
+import { Injectable, NotFoundException } from '@nestjs/common';
+import { DiscoveryService } from '@nestjs/core';
+import { JobHandler, OnJob } from './job-handler';
+import { FileOutcome, JobData, ProgressEvent } from './job-queue';
 
 /** Where a running job records what happened to each file, so that a retry skips what is done. */
 export interface JobLedger {
@@ -35,83 +31,39 @@ export class JobInterrupted extends Error {
 /** How long a job waits for its model when the instance has just started (the model is loading). */
 const MODEL_WAIT_MS = 120_000;
 
-interface KindHandler {
-  /** The model the kind needs (its `get()` throws the 503 that says why it is unavailable). */
-  model: ModelHandle<unknown>;
-  /** Files processed at the same time within one job. */
-  lanes: number;
-  process(file: JobFile, params: Record<string, unknown>): Promise<FileOutcome>;
-}
-
 /**
- * Runs one job, whichever queue it comes from: every file of the job not yet in its ledger is processed
- * (FacesService for `mosaic`, MnistInferenceService for `mnist`), its outcome recorded, then progress
- * reported. A file's failure (no face, unreadable image) is an outcome, not a job failure. Resolves with
- * the outcome of every file, in the job's file order.
+ * Runs one job, whichever queue it comes from: every file of the job not yet in its ledger goes through the
+ * JobHandler its kind's feature registered (`@OnJob`), its outcome is recorded, then progress reported. A
+ * file's failure (no face, unreadable image) is an outcome, not a job failure. Resolves with the outcome of
+ * every file, in the job's file order.
  */
 @Injectable()
 export class JobRunner {
-  private readonly handlers: Record<JobData['kind'], KindHandler>;
+  private handlers?: Map<string, JobHandler>;
 
-  constructor(
-    faces: FacesService,
-    mnist: MnistInferenceService,
-    private readonly uploads: UploadsService,
-    @Inject(facesConfig.KEY) facesEnv: FacesConfig,
-  ) {
-    this.handlers = {
-      mosaic: {
-        model: faces.handle,
-        lanes: facesEnv.FACES_WORKERS,
-        process: async (file, params) => {
-          const r = await faces.mosaicUploadFile(file.id, file.filename, params as MosaicParamsDto);
-          if (r.status === 'processed') {
-            return { id: file.id, filename: file.filename, ok: true, output: r.output, faces: r.faces };
-          }
-          const reason =
-            r.status === 'no_faces' ? 'No face was found.' : (r.error ?? 'It could not be processed.');
-          return { id: file.id, filename: file.filename, ok: false, reason };
-        },
-      },
-      mnist: {
-        model: mnist.handle,
-        lanes: 2,
-        process: async (file) => {
-          const data = await this.uploads.read(file.id);
-          if (!data)
-            return {
-              id: file.id,
-              filename: file.filename,
-              ok: false,
-              reason: 'The upload was deleted meanwhile.',
-            };
-          try {
-            const [p] = await mnist.predict([{ data, name: file.filename }]);
-            return {
-              id: file.id,
-              filename: file.filename,
-              ok: true,
-              digit: p.digit,
-              confidence: p.confidence,
-            };
-          } catch (err) {
-            if (err instanceof HttpException && err.getStatus() < 500)
-              return { id: file.id, filename: file.filename, ok: false, reason: err.message };
-            throw err;
-          }
-        },
-      },
-    };
+  constructor(private readonly discovery: DiscoveryService) {}
+
+  /** The registered handlers, found once every provider exists (a queue may start before that). */
+  handlerFor(kind: string): JobHandler {
+    this.handlers ??= new Map(
+      this.discovery
+        .getProviders({ metadataKey: OnJob.KEY })
+        .filter((w) => w.instance)
+        .map((w) => [this.discovery.getMetadataByDecorator(OnJob, w)!, w.instance as JobHandler]),
+    );
+    const handler = this.handlers.get(kind);
+    if (!handler) throw new NotFoundException(`There is no job kind "${kind}".`);
+    return handler;
   }
 
   /** Throws 503 now when the kind's model is missing (requests are refused rather than queued to fail). */
-  assertAvailable(kind: JobData['kind']): void {
-    const { model } = this.handlers[kind];
+  assertAvailable(kind: string): void {
+    const { model } = this.handlerFor(kind);
     if (model.status !== 'loading') model.get();
   }
 
   async run(ctx: RunContext): Promise<FileOutcome[]> {
-    const handler = this.handlers[ctx.data.kind];
+    const handler = this.handlerFor(ctx.data.kind);
     await this.whenReady(handler, ctx.signal);
     const recorded = await ctx.ledger.recorded();
     const total = ctx.data.files.length;
@@ -149,7 +101,7 @@ export class JobRunner {
   }
 
   /** Waits while the model loads (an instance that has just started); throws when it is missing. */
-  private async whenReady(handler: KindHandler, signal: AbortSignal): Promise<void> {
+  private async whenReady(handler: JobHandler, signal: AbortSignal): Promise<void> {
     const deadline = Date.now() + MODEL_WAIT_MS;
     while (handler.model.status === 'loading' && Date.now() < deadline) {
       if (signal.aborted) throw new JobInterrupted();

@@ -1,8 +1,7 @@
-import { ApiProperty, ApiPropertyOptional, ApiPropertyOptions, IntersectionType } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, ApiPropertyOptions } from '@nestjs/swagger';
 import { PageQueryDto } from '../../common/http/page-query.dto';
 import { ArrayMaxSize, ArrayNotEmpty, IsArray, IsOptional, IsString, IsUUID } from 'class-validator';
-import { MosaicParamsDto } from '../faces/faces.dto';
-import { JOB_KINDS, JOB_STATES, JobKind, JobState } from './job-queue';
+import { JOB_STATES, JobKind, JobState } from './job-queue';
 
 const JOB_ID_EXAMPLE = '8d3b7a52-1f9e-4c1a-9b7e-2f4d6c8a0e13';
 const UPLOAD_ID_EXAMPLE = '3f0c2a9e-5b7d-4c1e-9a2f-6d8e4b1c0a7f';
@@ -16,8 +15,8 @@ const IDS_DOC: ApiPropertyOptions = {
   description: 'Upload ids to process (duplicates ignored); default: every upload, newest first',
 };
 
-/** Which uploads a job takes. Body of `POST /jobs/mnist`. */
-export class MnistJobDto {
+/** Which uploads a job takes: the body of every `POST /jobs/<kind>`, or part of it. */
+export class JobFilesDto {
   @ApiPropertyOptional(IDS_DOC)
   @IsOptional()
   // With stopAtFirstError the decorator nearest the property is checked first.
@@ -27,9 +26,6 @@ export class MnistJobDto {
   @IsArray()
   ids?: string[];
 }
-
-/** Body of `POST /jobs/mosaic`: the parameters of `GET /mosaic`, and optionally which uploads. */
-export class MosaicJobDto extends IntersectionType(MosaicParamsDto, MnistJobDto) {}
 
 /** `limit` defaults to 20. */
 export class JobListQueryDto extends PageQueryDto {}
@@ -41,7 +37,7 @@ export class JobSubscribeDto {
 
 export class JobCreatedDto {
   @ApiProperty({ example: JOB_ID_EXAMPLE }) jobId: string;
-  @ApiProperty({ enum: JOB_KINDS, example: 'mosaic' }) kind: JobKind;
+  @ApiProperty({ description: 'mosaic or mnist', example: 'mosaic' }) kind: JobKind;
   @ApiProperty({ enum: JOB_STATES, example: 'queued' }) state: JobState;
   @ApiProperty({ example: 20, description: 'Files in the job' }) total: number;
   @ApiProperty({
@@ -78,7 +74,7 @@ export class JobFailureDto {
 
 export class JobSummaryDto {
   @ApiProperty({ example: JOB_ID_EXAMPLE }) jobId: string;
-  @ApiProperty({ enum: JOB_KINDS, example: 'mosaic' }) kind: JobKind;
+  @ApiProperty({ description: 'mosaic or mnist', example: 'mosaic' }) kind: JobKind;
   @ApiProperty({ enum: JOB_STATES, example: 'completed' }) state: JobState;
   @ApiProperty({ type: JobProgressDto }) progress: JobProgressDto;
   @ApiProperty({ example: null, nullable: true, type: String, description: 'Why the job failed' })

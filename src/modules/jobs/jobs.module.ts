@@ -1,9 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { hostname } from 'node:os';
-import { FacesModule } from '../faces/faces.module';
-import { facesConfig } from '../faces/faces.config';
-import { MnistModule } from '../mnist/mnist.module';
+import { DiscoveryModule } from '@nestjs/core';
 import { RedisConnections } from '../redis/redis-connections';
 import { UploadsModule } from '../uploads/uploads.module';
 import { BullJobQueue } from './bull-job-queue';
@@ -16,17 +14,12 @@ import { JobsGateway } from './jobs.gateway';
 import { JobsService } from './jobs.service';
 
 /**
- * Long vision work as jobs: `POST /jobs/mosaic` and `POST /jobs/mnist`, `GET /jobs[/:id]`, socket.io `/jobs`.
- * The JobQueue is BullMQ when REDIS_URL is set (shared by the instances, survives a crash), else in memory.
+ * Long work over uploads as jobs: `GET /jobs[/:id]`, socket.io `/jobs`, and JobsService.create for the
+ * features, which each register a JobHandler (`@OnJob('<kind>')`) and declare `POST /jobs/<kind>`. The JobQueue
+ * is BullMQ when REDIS_URL is set (shared by the instances, survives a crash), else in memory.
  */
 @Module({
-  imports: [
-    ConfigModule.forFeature(jobsConfig),
-    ConfigModule.forFeature(facesConfig),
-    FacesModule,
-    MnistModule,
-    UploadsModule,
-  ],
+  imports: [ConfigModule.forFeature(jobsConfig), DiscoveryModule, UploadsModule],
   controllers: [JobsController],
   providers: [
     JobRunner,
@@ -52,5 +45,6 @@ import { JobsService } from './jobs.service';
     JobsService,
     JobsGateway,
   ],
+  exports: [JobsService],
 })
 export class JobsModule {}

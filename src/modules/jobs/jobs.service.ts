@@ -8,16 +8,15 @@ import {
   UnprocessableEntityException,
 } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { FacesService } from '../faces/faces.service';
-import { UPLOAD_ID } from '../uploads/fs-upload-store';
 import { UploadsService } from '../uploads/uploads.service';
 import { JobFile, JobKind, JobQueue, JobView } from './job-queue';
 import { JobRunner } from './job-runner';
-import { JobCreatedDto, JobListDto, MnistJobDto, MosaicJobDto } from './jobs.dto';
+import { JobCreatedDto, JobListDto } from './jobs.dto';
 import { JobsConfig, jobsConfig } from './jobs.config';
 
 /** Job ids are version-4 UUIDs; anything else is unknown. */
-export const JOB_ID = UPLOAD_ID;
+/** Job ids are v4 UUIDs (randomUUID). */
+export const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 /**
  * Creates and reads jobs over whichever JobQueue is bound (in-process or BullMQ). A job takes a snapshot
@@ -30,7 +29,6 @@ export class JobsService implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(
     readonly queue: JobQueue,
     private readonly runner: JobRunner,
-    private readonly faces: FacesService,
     private readonly uploads: UploadsService,
     @Inject(jobsConfig.KEY) private readonly config: JobsConfig,
   ) {}
@@ -45,26 +43,6 @@ export class JobsService implements OnApplicationBootstrap, OnModuleDestroy {
     return this.queue.close();
   }
 
-  createMosaic(body: MosaicJobDto): Promise<JobCreatedDto> {
-    const { ids, ...params } = body;
-    const o = this.faces.mosaicOptions(params);
-    return this.create(
-      'mosaic',
-      {
-        blocks: o.blocks,
-        method: o.method,
-        scaleFactor: o.scaleFactor,
-        minNeighbors: o.minNeighbors,
-        minSize: o.minSize,
-      },
-      ids,
-    );
-  }
-
-  createMnist(body: MnistJobDto): Promise<JobCreatedDto> {
-    return this.create('mnist', {}, body.ids);
-  }
-
   async get(jobId: string): Promise<JobView> {
     const job = JOB_ID.test(jobId) ? await this.queue.get(jobId) : null;
     if (!job)
@@ -77,11 +55,11 @@ export class JobsService implements OnApplicationBootstrap, OnModuleDestroy {
     return { items, page, limit, total, pages: Math.ceil(total / limit) };
   }
 
-  private async create(
-    kind: JobKind,
-    params: Record<string, unknown>,
-    ids?: string[],
-  ): Promise<JobCreatedDto> {
+  /**
+   * A job of `kind` (a registered JobHandler) over the uploads `ids`, or every upload; `params` are stored with
+   * it for the handler. 503 when the kind's model is missing, 404 for unknown ids, 422 for none or too many.
+   */
+  async create(kind: JobKind, params: Record<string, unknown>, ids?: string[]): Promise<JobCreatedDto> {
     this.runner.assertAvailable(kind);
     const unique = ids ? [...new Set(ids)] : undefined;
     const count = unique?.length ?? (await this.uploads.count());

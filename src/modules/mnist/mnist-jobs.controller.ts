@@ -1,0 +1,26 @@
+import { Body, Controller, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import { JobCreationRoute, located } from '../jobs/job-creation';
+import { JobCreatedDto, JobFilesDto } from '../jobs/jobs.dto';
+import { JobsService } from '../jobs/jobs.service';
+
+/** Body of `POST /jobs/mnist`: which uploads. */
+export class MnistJobDto extends JobFilesDto {}
+
+@Controller('jobs')
+export class MnistJobsController {
+  constructor(private readonly jobs: JobsService) {}
+
+  @JobCreationRoute('mnist', {
+    summary: 'Recognise the digit of many uploads, as a background job',
+    description:
+      'Each upload (or those in `ids`) is classified as `POST /mnist/predict` does; an image without a digit ' +
+      'is listed in `failures`.',
+    body: MnistJobDto,
+    badRequest: 'Invalid ids',
+    unavailable: 'The MNIST model is not installed',
+  })
+  async create(@Body() body: MnistJobDto, @Res({ passthrough: true }) res: Response): Promise<JobCreatedDto> {
+    return located(res, await this.jobs.create('mnist', {}, body.ids));
+  }
+}
