@@ -13,11 +13,8 @@ export class AppEnv {
   /** `pretty`: one readable line per entry; `json`: pino's JSON; `auto`: pretty when stdout is a terminal. */
   @Expose() @IsIn(LOG_FORMATS) LOG_FORMAT: (typeof LOG_FORMATS)[number] = 'auto';
   @Expose() @IsString() MODELS_DIR: string = 'models';
-  @Expose() @IsString() CORPUS_DIR: string = 'corpus';
-  @Expose() @IsString() MNIST_DIR: string = 'data/mnist';
   @Expose() @IsString() UPLOAD_DIR: string = 'data/uploads';
   @Expose() @IsString() OUTPUT_DIR: string = 'data/output';
-  @Expose() @IsOptional() @IsString() HAAR_CASCADE_PATH?: string;
   /** Largest JSON or form body accepted, e.g. "100kb". */
   @Expose() @EnvBytes() @IsInt() @Min(1024) BODY_LIMIT: number = 100 * 1024;
   /** Longest time to receive one request, headers and body (uploads included); then 408 and the connection closes. */

@@ -1,5 +1,7 @@
 import { AppEnv } from '../../src/config/app.config';
 import { loadEnv } from '../../src/config/env';
+import { ChatEnv } from '../../src/modules/chat/chat.config';
+import { MnistEnv } from '../../src/modules/mnist/mnist.config';
 
 describe('configuration validated at start-up', () => {
   it('uses the documented defaults', () => {
@@ -8,13 +10,14 @@ describe('configuration validated at start-up', () => {
       PORT: 3000,
       HOST: '0.0.0.0',
       MODELS_DIR: 'models',
-      CORPUS_DIR: 'corpus',
-      MNIST_DIR: 'data/mnist',
       UPLOAD_DIR: 'data/uploads',
       OUTPUT_DIR: 'data/output',
       LOG_LEVEL: 'info',
       CORS_ORIGINS: [],
     });
+    // The folders a capability alone reads are declared by its module.
+    expect(loadEnv(ChatEnv, {})).toMatchObject({ CORPUS_DIR: 'corpus' });
+    expect(loadEnv(MnistEnv, {})).toMatchObject({ MNIST_DIR: 'data/mnist' });
   });
 
   it('converts numbers, sizes and lists', () => {

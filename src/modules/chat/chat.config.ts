@@ -31,6 +31,8 @@ export const DEFAULT_CALIBRATION: Record<EmbedderKind, PolicyCalibration> = {
 
 /** Variables of the chat module (namespace "chat"). */
 export class ChatEnv {
+  /** The folder of the corpus files, eval sets and (by default) the index folder. */
+  @Expose() @IsString() CORPUS_DIR: string = 'corpus';
   /** Corpus files, relative to CORPUS_DIR unless absolute: `.jsonl` (ours) or `.csv` (ChatbotData `Q,A,label`). */
   @Expose()
   @EnvList()

@@ -10,7 +10,7 @@ import { RetrievalSettings } from './retrieval';
 
 /** Where the corpus, the index folder and the index type come from (shared by the service and eval:chat). */
 export function retrievalSettings(app: AppConfig, chat: ChatConfig): RetrievalSettings {
-  const corpusDir = path.resolve(app.CORPUS_DIR);
+  const corpusDir = path.resolve(chat.CORPUS_DIR);
   const index: IndexOptions = {
     kind: chat.CHAT_INDEX,
     hnswM: chat.CHAT_HNSW_M,

@@ -1,12 +1,13 @@
 import { ConfigType } from '@nestjs/config';
-import { IsBoolean, IsIn, IsInt, Max, Min, ValidateIf } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Max, Min, ValidateIf } from 'class-validator';
 import { defineConfig, EnvBoolean, Expose } from '../../config/env';
 
 /**
- * Variables of the faces module. The cascade file itself comes from appConfig's HAAR_CASCADE_PATH
- * (then MODELS_DIR/haarcascade/, then the system's OpenCV data).
+ * Variables of the faces module.
  */
 export class FacesEnv {
+  /** The Haar cascade file; unset: MODELS_DIR/haarcascade/, then the system's OpenCV data. */
+  @Expose() @IsOptional() @IsString() HAAR_CASCADE_PATH?: string;
   /**
    * Which OpenCV runs the Haar cascade: `native` (the system's OpenCV through our addon: multi-threaded,
    * built at install when libopencv-objdetect-dev is present), `wasm` (OpenCV.js in worker threads: no

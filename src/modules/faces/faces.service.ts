@@ -334,7 +334,7 @@ export class FacesService {
 
   private search() {
     return {
-      explicit: this.app.HAAR_CASCADE_PATH,
+      explicit: this.config.HAAR_CASCADE_PATH,
       modelsDir: this.app.MODELS_DIR,
       searchSystem: this.config.FACES_CASCADE_SEARCH_SYSTEM,
     };

@@ -1,6 +1,6 @@
 import { BadRequestException, Inject, Injectable } from '@nestjs/common';
 import * as path from 'node:path';
-import { AppConfig, appConfig } from '../../config/app.config';
+import { MnistConfig, mnistConfig } from './mnist.config';
 import { ModelHandle, ModelMissingError, ModelRegistry } from '../models/model-registry';
 import { findMnistFile, loadMnistPair, mnistFileNames, MnistSet } from './idx';
 
@@ -16,7 +16,7 @@ export class MnistDatasetService {
   readonly dir: string;
   private readonly handle: ModelHandle<MnistSet>;
 
-  constructor(@Inject(appConfig.KEY) config: AppConfig, registry: ModelRegistry) {
+  constructor(@Inject(mnistConfig.KEY) config: MnistConfig, registry: ModelRegistry) {
     this.dir = path.resolve(config.MNIST_DIR);
     const shown = config.MNIST_DIR;
     this.handle = registry.register<MnistSet>({

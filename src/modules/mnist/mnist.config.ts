@@ -3,6 +3,8 @@ import { IsInt, IsString, Matches, Max, Min } from 'class-validator';
 import { defineConfig, Expose } from '../../config/env';
 
 export class MnistEnv {
+  /** The MNIST training files (train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz]). */
+  @Expose() @IsString() MNIST_DIR: string = 'data/mnist';
   /** Folder under MODELS_DIR holding model.onnx and config.json of the digit classifier. */
   @Expose()
   @IsString()

@@ -90,7 +90,7 @@ async function runSet(
 
 async function main(): Promise<void> {
   const ctx = await evalContext();
-  const corpusDir = path.resolve(ctx.app.CORPUS_DIR);
+  const corpusDir = path.resolve(ctx.chat.CORPUS_DIR);
   const kinds = embedderKinds(ctx);
   if (ctx.encoderError) console.error(`encoder not loaded (${ctx.encoderError}); n-gram only`);
   const sets = SETS.filter((s) => existsSync(path.join(corpusDir, 'eval', s.file))).map((s) => ({

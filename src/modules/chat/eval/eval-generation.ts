@@ -137,7 +137,7 @@ async function main(): Promise<void> {
   const report = split.heldOut.filter((p) => heldOutHalf(p.q) === 'report').slice(0, limit);
   const calib = split.heldOut.filter((p) => heldOutHalf(p.q) === 'calibrate').slice(0, limit);
   const own = readJsonl<{ q: string }>(
-    path.resolve(ctx.app.CORPUS_DIR, 'eval', 'ko-generation-prompts.jsonl'),
+    path.resolve(ctx.chat.CORPUS_DIR, 'eval', 'ko-generation-prompts.jsonl'),
   );
   const randomAnswers = split.train.map((p) => p.a);
   const modelDir = path.resolve(ctx.app.MODELS_DIR, process.env.GENERATOR_MODEL ?? 'ko-chat-gpt2');

@@ -62,7 +62,7 @@ export function readJsonl<T>(file: string): T[] {
 }
 
 export function sharedDataset(ctx: EvalContext, ...parts: string[]): string | undefined {
-  const p = path.resolve(ctx.app.CORPUS_DIR, '..', '..', 'shared', 'datasets', ...parts);
+  const p = path.resolve(ctx.chat.CORPUS_DIR, '..', '..', 'shared', 'datasets', ...parts);
   return existsSync(p) ? p : undefined;
 }
 
