@@ -26,7 +26,7 @@ import {
 } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ErrorResponseDto } from '../../common/errors/error-response.dto';
-import { contentDisposition } from '../uploads/file-names';
+import { contentDisposition } from '../../common/http/content-disposition';
 import { Multipart, ReceivedFile } from '../../common/http/multipart/multipart.interceptor';
 import { IMAGE_FIELD, IMAGE_UPLOAD_BODY } from '../uploads/uploads.dto';
 import {

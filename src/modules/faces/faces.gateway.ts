@@ -1,11 +1,15 @@
-import { BadRequestException, UseFilters, UseInterceptors, UsePipes } from '@nestjs/common';
+import { Inject, UseFilters, UseInterceptors, UsePipes } from '@nestjs/common';
 import { MessageBody, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import { createValidationPipe } from '../../common/http/validation';
+import { binary, socketImage } from '../../common/ws/socket-image';
 import { WsInflightInterceptor } from '../../common/ws/ws-inflight.interceptor';
+import { AppConfig, appConfig } from '../../config/app.config';
 import { WsExceptionFilter } from '../../common/ws/ws-exception.filter';
 import { FaceBox } from './face-detector';
 import { MosaicMessageDto, OutputFormat } from './faces.dto';
 import { FacesService } from './faces.service';
+
+const HOW = 'Send an image as binary data, or { image, blocks?, method?, format? }.';
 
 export interface MosaicReply {
   image: Buffer;
@@ -27,7 +31,10 @@ export interface MosaicReply {
 export class FacesGateway {
   private readonly pipe = createValidationPipe();
 
-  constructor(private readonly faces: FacesService) {}
+  constructor(
+    private readonly faces: FacesService,
+    @Inject(appConfig.KEY) private readonly app: AppConfig,
+  ) {}
 
   @SubscribeMessage('mosaic')
   async mosaic(@MessageBody() body: unknown): Promise<MosaicReply> {
@@ -42,17 +49,13 @@ export class FacesGateway {
     };
   }
 
-  /** A bare binary image, or an object validated like any other payload. */
+  /** A bare binary image, or `{ image, ... }` whose other fields are validated like any other payload. */
   private async message(body: unknown): Promise<MosaicMessageDto> {
-    if (Buffer.isBuffer(body)) return Object.assign(new MosaicMessageDto(), { image: body });
-    if (body instanceof ArrayBuffer)
-      return Object.assign(new MosaicMessageDto(), { image: Buffer.from(body) });
-    if (typeof body !== 'object' || body === null) {
-      throw new BadRequestException('Send an image as binary data, or { image, blocks?, method?, format? }.');
-    }
-    return (await this.pipe.transform(body, {
-      type: 'body',
-      metatype: MosaicMessageDto,
-    })) as MosaicMessageDto;
+    const image = socketImage(body, this.app.UPLOAD_MAX_BYTES, HOW);
+    const fields = binary(body) ? {} : (body as object);
+    return (await this.pipe.transform(
+      { ...fields, image },
+      { type: 'body', metatype: MosaicMessageDto },
+    )) as MosaicMessageDto;
   }
 }

@@ -1,7 +1,8 @@
 import { BadRequestException, Inject, Injectable, NotFoundException, OnModuleInit } from '@nestjs/common';
 import { ImageDecoder } from '../../common/image/image-decoder';
 import { IMAGE_MIME } from '../../common/image/image-format';
-import { contentDisposition, downloadName, sanitizeFileName } from './file-names';
+import { contentDisposition } from '../../common/http/content-disposition';
+import { downloadName, sanitizeFileName } from './file-names';
 import { UploadRecord, UploadStore } from './upload-store';
 import { UploadListDto, UploadMetaDto, UploadResponseDto } from './uploads.dto';
 import { UploadsConfig, uploadsConfig } from './uploads.config';

@@ -1,9 +1,5 @@
-import {
-  contentDisposition,
-  downloadName,
-  MAX_NAME_LENGTH,
-  sanitizeFileName,
-} from '../../../src/modules/uploads/file-names';
+import { contentDisposition } from '../../../src/common/http/content-disposition';
+import { downloadName, MAX_NAME_LENGTH, sanitizeFileName } from '../../../src/modules/uploads/file-names';
 
 describe('upload file names', () => {
   it.each([
