@@ -12,7 +12,11 @@
 import { Controller, HttpCode, Module, Post, UploadedFiles, UseInterceptors } from '@nestjs/common';
 import { cpus, loadavg } from 'node:os';
 import * as path from 'node:path';
-import { Multipart, MULTIPART_LIMITS, ReceivedFile } from '../src/common/http/multipart/multipart.interceptor';
+import {
+  Multipart,
+  MULTIPART_LIMITS,
+  ReceivedFile,
+} from '../src/common/http/multipart/multipart.interceptor';
 import { imageMultipartLimits } from '../src/common/http/multipart/multipart-limits';
 import { ImageDecoder } from '../src/common/image/image-decoder';
 import { appConfig } from '../src/config/app.config';
@@ -49,7 +53,11 @@ class UploadController {
   imports: [...coreModules(), MnistModule],
   controllers: [UploadController],
   providers: [
-    { provide: MULTIPART_LIMITS, inject: [appConfig.KEY], useFactory: (c: AppConfig) => imageMultipartLimits(c, 32) },
+    {
+      provide: MULTIPART_LIMITS,
+      inject: [appConfig.KEY],
+      useFactory: (c: AppConfig) => imageMultipartLimits(c, 32),
+    },
   ],
 })
 class BenchModule {}

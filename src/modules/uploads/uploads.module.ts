@@ -11,9 +11,7 @@ import { uploadsConfig } from './uploads.config';
 import { UploadsService } from './uploads.service';
 
 @Module({
-  imports: [
-    ConfigModule.forFeature(uploadsConfig),
-  ],
+  imports: [ConfigModule.forFeature(uploadsConfig)],
   controllers: [UploadsController],
   providers: [
     {
@@ -22,7 +20,11 @@ import { UploadsService } from './uploads.service';
       useFactory: (config: AppConfig) => new FsUploadStore(path.resolve(config.UPLOAD_DIR)),
     },
     UploadsService,
-    { provide: MULTIPART_LIMITS, inject: [appConfig.KEY], useFactory: (c: AppConfig) => imageMultipartLimits(c) },
+    {
+      provide: MULTIPART_LIMITS,
+      inject: [appConfig.KEY],
+      useFactory: (c: AppConfig) => imageMultipartLimits(c),
+    },
   ],
   exports: [UploadsService],
 })
