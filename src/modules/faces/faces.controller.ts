@@ -38,6 +38,7 @@ import {
   MosaicQueryDto,
 } from './faces.dto';
 import { FacesService } from './faces.service';
+import { MosaicBatchService } from './mosaic-batch.service';
 
 const BUSY = { type: ErrorResponseDto, description: 'FACES_WORKERS busy and FACES_MAX_QUEUE images waiting' };
 const NO_CASCADE = {
@@ -59,7 +60,10 @@ export const MAX_HEADER_BOXES = 100;
 @ApiExtraModels(MosaicJsonResponseDto)
 @Controller()
 export class FacesController {
-  constructor(private readonly faces: FacesService) {}
+  constructor(
+    private readonly faces: FacesService,
+    private readonly batch: MosaicBatchService,
+  ) {}
 
   @Post('faces/detect')
   @HttpCode(200)
@@ -169,6 +173,6 @@ export class FacesController {
   @ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'A batch is already running' })
   @ApiServiceUnavailableResponse(NO_CASCADE)
   mosaicAll(@Query() q: MosaicParamsDto): Promise<MosaicBatchResponseDto> {
-    return this.faces.mosaicAll(q);
+    return this.batch.mosaicAll(q);
   }
 }

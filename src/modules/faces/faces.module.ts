@@ -10,7 +10,9 @@ import { FacesController } from './faces.controller';
 import { facesConfig } from './faces.config';
 import { FacesGateway } from './faces.gateway';
 import { FacesMessages } from './faces.messages';
+import { FaceDetectorModel } from './face-detector.model';
 import { FacesService } from './faces.service';
+import { MosaicBatchService } from './mosaic-batch.service';
 import { MosaicJobHandler } from './mosaic-job.handler';
 import { MosaicJobsController } from './mosaic-jobs.controller';
 
@@ -19,7 +21,9 @@ import { MosaicJobsController } from './mosaic-jobs.controller';
   imports: [ConfigModule.forFeature(facesConfig), UploadsModule, OutputsModule, JobsModule],
   controllers: [FacesController, FacesMessages, MosaicJobsController],
   providers: [
+    FaceDetectorModel,
     FacesService,
+    MosaicBatchService,
     FacesGateway,
     MosaicJobHandler,
     {

@@ -4,6 +4,7 @@ import { JobHandler, OnJob } from '../jobs/job-handler';
 import { FacesConfig, facesConfig } from './faces.config';
 import { MosaicParamsDto } from './faces.dto';
 import { FacesService } from './faces.service';
+import { MosaicBatchService } from './mosaic-batch.service';
 
 /** `mosaic` jobs: each upload pixelated into OUTPUT_DIR as `GET /mosaic` does, FACES_WORKERS at a time. */
 @OnJob('mosaic')
@@ -13,6 +14,7 @@ export class MosaicJobHandler implements JobHandler {
 
   constructor(
     private readonly faces: FacesService,
+    private readonly batch: MosaicBatchService,
     @Inject(facesConfig.KEY) config: FacesConfig,
   ) {
     this.lanes = config.FACES_WORKERS;
@@ -35,7 +37,7 @@ export class MosaicJobHandler implements JobHandler {
   }
 
   async process(file: JobFile, params: Record<string, unknown>): Promise<FileOutcome> {
-    const r = await this.faces.mosaicUploadFile(file.id, file.filename, params as MosaicParamsDto);
+    const r = await this.batch.mosaicUploadFile(file.id, file.filename, params as MosaicParamsDto);
     if (r.status === 'processed')
       return { id: file.id, filename: file.filename, ok: true, output: r.output, faces: r.faces };
     const reason = r.status === 'no_faces' ? 'No face was found.' : (r.error ?? 'It could not be processed.');
