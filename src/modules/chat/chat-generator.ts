@@ -1,24 +1,12 @@
 /**
- * The seam between the chat policy and a text generator (provided later by the generation module). When a
+ * The seam between the chat policy and a text generator (the generation module's TextGeneratorChat). When a
  * message matches nothing in the corpus well enough, ChatService hands it to the generator if one is bound to
  * CHAT_GENERATOR and ready; otherwise it answers with a polite fallback. HttpExceptions the generator throws
  * (429 when it is busy, 503 while its model loads) reach the client unchanged.
  */
+import { ChatTurn } from './chat.types';
+
 export const CHAT_GENERATOR = Symbol('CHAT_GENERATOR');
-
-/** What answered a message. */
-export type ChatSource = 'retrieval' | 'generation' | 'fallback';
-
-/** One exchange of a session, oldest first in the history. */
-export interface ChatTurn {
-  user: string;
-  bot: string;
-  source: ChatSource;
-  /** The matched intent for retrieval answers, else null. */
-  intent: string | null;
-  /** ISO 8601 time of the reply. */
-  at: string;
-}
 
 /** Per-request sampling settings a client may ask for; the generator clamps them to its bounds. */
 export interface GenerationOverrides {

@@ -14,7 +14,7 @@ import { createValidationPipe } from '../../common/http/validation';
 import { WsInflightInterceptor } from '../../common/ws/ws-inflight.interceptor';
 import { WsExceptionFilter } from '../../common/ws/ws-exception.filter';
 import { ChatRateLimitGuard } from './chat-rate-limiter';
-import { ChatSource } from './chat-generator';
+import { ChatSource } from './chat.types';
 import { ChatReply, ChatService, SESSION_ID, SessionTurnAppended } from './chat.service';
 import { ChatSocketMessageDto } from './dto/chat.dto';
 

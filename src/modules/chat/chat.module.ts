@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
+import { GenerationModule } from '../generation/generation.module';
 import { RedisConnections } from '../redis/redis-connections';
 import { ChatRateLimiter, ChatRateLimitGuard } from './chat-rate-limiter';
 import { ChatRetrievalService } from './chat-retrieval.service';
@@ -19,12 +20,12 @@ const limits = (c: ChatConfig): SessionLimits => ({
 });
 
 /**
- * The Korean chatbot: retrieval over the corpus with FAISS (REST, SSE, socket.io `/chat`). A text generator
- * joins by providing CHAT_GENERATOR (see chat-generator.ts) from a module the application imports. With
+ * The Korean chatbot: retrieval over the corpus with FAISS (REST, SSE, socket.io `/chat`); generation through
+ * the CHAT_GENERATOR port, which the imported GenerationModule serves (TextGeneratorChat). With
  * REDIS_URL, sessions, rate limits and the per-session lock live in Redis, shared by every instance.
  */
 @Module({
-  imports: [ConfigModule.forFeature(chatConfig)],
+  imports: [ConfigModule.forFeature(chatConfig), GenerationModule],
   controllers: [ChatController, ChatMessages],
   providers: [
     ChatRetrievalService,

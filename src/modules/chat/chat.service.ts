@@ -1,10 +1,11 @@
-import { HttpException, Inject, Injectable, Logger, NotFoundException, Optional } from '@nestjs/common';
+import { HttpException, Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Counter } from 'prom-client';
 import { Subject } from 'rxjs';
 import { MetricsService } from '../metrics/metrics.service';
 import { ModelRegistry } from '../models/model-registry';
-import { CHAT_GENERATOR, ChatGenerator, ChatSource, ChatTurn, GenerationOverrides } from './chat-generator';
+import { CHAT_GENERATOR, ChatGenerator, GenerationOverrides } from './chat-generator';
+import { ChatSource, ChatTurn } from './chat.types';
 import { RETRIEVAL_MODEL, ChatRetrievalService } from './chat-retrieval.service';
 import { calibration, ChatConfig, chatConfig } from './chat.config';
 import { decide, FallbackReason, PolicyCalibration } from './policy/reply-policy';
@@ -102,7 +103,7 @@ export class ChatService {
     @Inject(SESSION_STORE) private readonly sessions: SessionStore,
     @Inject(SESSION_LOCK) private readonly lock: SessionLock,
     metrics: MetricsService,
-    @Optional() @Inject(CHAT_GENERATOR) private readonly generator?: ChatGenerator,
+    @Inject(CHAT_GENERATOR) private readonly generator: ChatGenerator,
   ) {
     this.calibration = calibration(config);
     this.replies = new Counter({
@@ -170,7 +171,7 @@ export class ChatService {
     const decision = decide(hit, seen.outOfScope, this.calibration);
     if (decision.route === 'retrieval') return this.fromCorpus(retrieval, decision.hit, history);
     if (decision.route === 'fallback') return this.fallback(history, decision.reason);
-    if (this.generator?.ready) return this.generate(message, history, opts, retrieval);
+    if (this.generator.ready) return this.generate(message, history, opts, retrieval);
     return this.fallback(history, 'no_generator');
   }
 

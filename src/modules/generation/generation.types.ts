@@ -1,19 +1,17 @@
+import type { GenerationOverrides } from '../chat/chat-generator';
 /** What crosses the thread boundary between TextGenerator and its worker. */
 import type { MessagePort } from 'node:worker_threads';
 
-export interface GenerationOptions {
-  max_new_tokens: number;
+/**
+ * Sampling settings as the worker uses them: every knob of the chat port's GenerationOverrides, resolved
+ * (configured defaults, clamped client values), plus min_new_tokens.
+ */
+export type GenerationOptions = Required<Omit<GenerationOverrides, 'seed'>> & {
   /** End-of-sequence is suppressed until this many tokens (HF's min_new_tokens). */
   min_new_tokens: number;
-  /** 0 = greedy decoding. */
-  temperature: number;
-  top_k: number;
-  top_p: number;
-  repetition_penalty: number;
-  no_repeat_ngram_size: number;
   /** Makes sampling reproducible. */
   seed?: number;
-}
+};
 
 export interface ChatTurnText {
   user: string;

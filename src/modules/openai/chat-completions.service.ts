@@ -1,6 +1,6 @@
 import { BadRequestException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { ChatTurn } from '../chat/chat-generator';
+import { ChatTurn } from '../chat/chat.types';
 import { chatConfig, ChatConfig } from '../chat/chat.config';
 import { replyTokens } from '../chat/reply/reply-tokens';
 import { ChatService, Completion, FinishReason } from '../chat/chat.service';

@@ -1,4 +1,4 @@
-import { ChatTurn } from '../../../src/modules/chat/chat-generator';
+import { ChatTurn } from '../../../src/modules/chat/chat.types';
 import { vary } from '../../../src/modules/chat/chat.service';
 import { InMemorySessionStore } from '../../../src/modules/chat/session/session-store';
 

@@ -1,6 +1,6 @@
 import { ServiceUnavailableException } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { ChatTurn } from '../chat-generator';
+import { ChatTurn } from '../chat.types';
 import { SessionLimits, SessionStore } from './session-store';
 
 // The time is Redis's own (TIME), so instances with skewed clocks agree on every expiry. Redis 7 replicates

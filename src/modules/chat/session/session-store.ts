@@ -1,4 +1,4 @@
-import { ChatTurn } from '../chat-generator';
+import { ChatTurn } from '../chat.types';
 
 export const SESSION_STORE = Symbol('SESSION_STORE');
 

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { ChatTurn } from '../../../../src/modules/chat/chat-generator';
+import { ChatTurn } from '../../../../src/modules/chat/chat.types';
 import { RedisSessionStore } from '../../../../src/modules/chat/session/redis-session-store';
 import { RedisServer, startRedis } from '../../../support/redis-server';
 
