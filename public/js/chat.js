@@ -225,7 +225,7 @@ export function initChat() {
     if (socket?.connected) {
       entry.viaSocket = true;
       const body = sessionId ? { text, sessionId } : { text };
-      socket.timeout(ACK_TIMEOUT_MS).emit('message', body, (err, res) => {
+      socket.timeout(ACK_TIMEOUT_MS).emit('chat.message', body, (err, res) => {
         if (err) fail(entry, new ApiError(504, 'No answer came back in time.', { context: 'chat' }));
         else if (res?.error) fail(entry, wsError(res.error));
         else finish(entry, res);

@@ -68,6 +68,20 @@ describe('chat over socket.io (real app, real socket.io-client)', () => {
     }
   });
 
+  it('answers chat.message (the name the message transport uses too) and its first name, message, alike', async () => {
+    const { socket } = await connectChat(t.url);
+    try {
+      const named = await new Promise<Record<string, unknown>>((resolve) =>
+        socket.emit('chat.message', { text: '안녕하세요' }, resolve),
+      );
+      const old = await ask(socket, { text: '안녕하세요' });
+      expect(named).toMatchObject({ source: 'retrieval', intent: 'greeting' });
+      expect(old).toMatchObject({ source: 'retrieval', intent: 'greeting', sessionId: named.sessionId });
+    } finally {
+      socket.disconnect();
+    }
+  });
+
   it('resumes a session on reconnect (auth or query) and keeps its history', async () => {
     const a = await connectChat(t.url);
     const first = await ask(a.socket, { text: '좋은 아침이에요' });

@@ -232,6 +232,9 @@ describe('POST /mnist/predict and socket.io mnist:predict (real app, real model)
       const ab = img.buffer.slice(img.byteOffset, img.byteOffset + img.byteLength);
       expect((await ask(ab)).digit).toBe(set.label(i));
       expect((await ask({ image: img })).digit).toBe(set.label(i));
+      // The same request under its transport-wide name (mnist.predict, as on the message transport).
+      const named = await new Promise<Prediction>((resolve) => socket.emit('mnist.predict', img, resolve));
+      expect(named.digit).toBe(set.label(i));
     });
 
     it('sends errors as an `error` event and in the ack, and the socket stays usable', async () => {

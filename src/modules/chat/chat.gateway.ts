@@ -94,8 +94,18 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     for (const controller of data.inflight ?? []) controller.abort();
   }
 
+  /** The first name of `chat.message`, kept for existing clients. */
   @UseGuards(ChatRateLimitGuard)
   @SubscribeMessage('message')
+  onMessageAlias(
+    @ConnectedSocket() client: Socket,
+    @MessageBody() body: ChatSocketMessageDto,
+  ): Promise<ChatReply> {
+    return this.onMessage(client, body);
+  }
+
+  @UseGuards(ChatRateLimitGuard)
+  @SubscribeMessage('chat.message')
   async onMessage(
     @ConnectedSocket() client: Socket,
     @MessageBody() body: ChatSocketMessageDto,

@@ -36,7 +36,13 @@ export class FacesGateway {
     @Inject(appConfig.KEY) private readonly app: AppConfig,
   ) {}
 
+  /** The first name of `faces.mosaic`, kept for existing clients. */
   @SubscribeMessage('mosaic')
+  mosaicAlias(@MessageBody() body: unknown): Promise<MosaicReply> {
+    return this.mosaic(body);
+  }
+
+  @SubscribeMessage('faces.mosaic')
   async mosaic(@MessageBody() body: unknown): Promise<MosaicReply> {
     const msg = await this.message(body);
     const result = await this.faces.mosaic(msg.image, msg, msg.format);

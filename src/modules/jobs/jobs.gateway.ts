@@ -48,7 +48,21 @@ export class JobsGateway implements OnGatewayInit, OnModuleDestroy {
     this.stopListening?.();
   }
 
+  /** The first names of `jobs.subscribe` / `jobs.unsubscribe`, kept for existing clients. */
   @SubscribeMessage('subscribe')
+  subscribeAlias(@ConnectedSocket() client: Socket, @MessageBody() body: JobSubscribeDto): Promise<JobView> {
+    return this.subscribe(client, body);
+  }
+
+  @SubscribeMessage('unsubscribe')
+  unsubscribeAlias(
+    @ConnectedSocket() client: Socket,
+    @MessageBody() body: JobSubscribeDto,
+  ): Promise<{ jobId: string; subscribed: false }> {
+    return this.unsubscribe(client, body);
+  }
+
+  @SubscribeMessage('jobs.subscribe')
   async subscribe(@ConnectedSocket() client: Socket, @MessageBody() body: JobSubscribeDto): Promise<JobView> {
     const room = jobRoom(body.jobId);
     if (!client.rooms.has(room) && client.rooms.size > MAX_SUBSCRIPTIONS) {
@@ -64,7 +78,7 @@ export class JobsGateway implements OnGatewayInit, OnModuleDestroy {
     }
   }
 
-  @SubscribeMessage('unsubscribe')
+  @SubscribeMessage('jobs.unsubscribe')
   async unsubscribe(
     @ConnectedSocket() client: Socket,
     @MessageBody() body: JobSubscribeDto,

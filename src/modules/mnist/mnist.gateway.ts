@@ -25,7 +25,13 @@ export class MnistGateway {
     @Inject(appConfig.KEY) private readonly config: AppConfig,
   ) {}
 
+  /** The first name of `mnist.predict`, kept for existing clients. */
   @SubscribeMessage('mnist:predict')
+  predictAlias(@MessageBody() payload: unknown): Promise<PredictionDto> {
+    return this.predict(payload);
+  }
+
+  @SubscribeMessage('mnist.predict')
   async predict(@MessageBody() payload: unknown): Promise<PredictionDto> {
     const image = socketImage(payload, this.config.UPLOAD_MAX_BYTES, HOW);
     const [result] = await this.inference.predict([{ data: image }]);
