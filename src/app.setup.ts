@@ -77,7 +77,7 @@ export function trackRequestsInFlight(app: NestExpressApplication): () => number
 
 /**
  * The message transport (a NestJS hybrid application): with REDIS_URL set, the app also answers the message
- * patterns `chat.message`, `mnist.predict` and `faces.detect` (the *.messages.ts controllers) over NestJS's
+ * patterns `chat.message`, `mnist.predict` and `faces.detect` (the *.message.controller.ts classes) over NestJS's
  * Redis transport, with the app's global pipes (inheritAppConfig). Each request is answered by one replica
  * only. Call before listen; app.close() stops it once the requests in flight have their replies. Start-up does
  * not wait for Redis. Returns whether the transport was started.

@@ -6,7 +6,7 @@ import { ChatRateLimiter, ChatRateLimitGuard } from './chat-rate-limiter';
 import { ChatRetrievalService } from './chat-retrieval.service';
 import { ChatConfig, chatConfig } from './chat.config';
 import { ChatController } from './chat.controller';
-import { ChatMessages } from './chat.messages';
+import { ChatMessages } from './chat.message.controller';
 import { ChatGateway } from './chat.gateway';
 import { ChatService } from './chat.service';
 import { RedisSessionStore } from './session/redis-session-store';

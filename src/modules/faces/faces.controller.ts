@@ -28,7 +28,7 @@ import type { Response } from 'express';
 import { ErrorResponseDto } from '../../common/errors/error-response.dto';
 import { contentDisposition } from '../../common/http/content-disposition';
 import { Multipart, ReceivedFile } from '../../common/http/multipart/multipart.interceptor';
-import { IMAGE_FIELD, IMAGE_UPLOAD_BODY } from '../uploads/uploads.dto';
+import { IMAGE_FIELD, IMAGE_UPLOAD_BODY } from '../uploads/dto/uploads.dto';
 import {
   DetectQueryDto,
   DetectResponseDto,
@@ -36,7 +36,7 @@ import {
   MosaicJsonResponseDto,
   MosaicParamsDto,
   MosaicQueryDto,
-} from './faces.dto';
+} from './dto/faces.dto';
 import { FacesService } from './faces.service';
 import { MosaicBatchService } from './mosaic-batch.service';
 

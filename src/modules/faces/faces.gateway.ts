@@ -6,7 +6,7 @@ import { WsInflightInterceptor } from '../../common/ws/ws-inflight.interceptor';
 import { AppConfig, appConfig } from '../../config/app.config';
 import { WsExceptionFilter } from '../../common/ws/ws-exception.filter';
 import { FaceBox } from './face-detector';
-import { MosaicMessageDto, OutputFormat } from './faces.dto';
+import { MosaicMessageDto, OutputFormat } from './dto/faces.dto';
 import { FacesService } from './faces.service';
 
 const HOW = 'Send an image as binary data, or { image, blocks?, method?, format? }.';

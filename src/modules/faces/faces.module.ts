@@ -9,7 +9,7 @@ import { UploadsModule } from '../uploads/uploads.module';
 import { FacesController } from './faces.controller';
 import { facesConfig } from './faces.config';
 import { FacesGateway } from './faces.gateway';
-import { FacesMessages } from './faces.messages';
+import { FacesMessages } from './faces.message.controller';
 import { FaceDetectorModel } from './face-detector.model';
 import { FacesService } from './faces.service';
 import { MosaicBatchService } from './mosaic-batch.service';

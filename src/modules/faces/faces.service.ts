@@ -32,7 +32,7 @@ import {
   MosaicJsonResponseDto,
   MosaicParamsDto,
   OutputFormat,
-} from './faces.dto';
+} from './dto/faces.dto';
 
 export interface MosaicImage {
   data: Buffer;

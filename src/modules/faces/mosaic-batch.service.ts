@@ -9,7 +9,7 @@ import {
 import { OUTPUT_STORE, OutputStore } from '../outputs/output-store';
 import { UploadsService } from '../uploads/uploads.service';
 import { FacesConfig, facesConfig } from './faces.config';
-import { MosaicBatchResponseDto, MosaicFileResultDto, MosaicParamsDto } from './faces.dto';
+import { MosaicBatchResponseDto, MosaicFileResultDto, MosaicParamsDto } from './dto/faces.dto';
 import { FacesService } from './faces.service';
 
 /** Uploads pixelated into OUTPUT_DIR as `<id>-face.png`: the original `GET /mosaic`, and one file of a job. */

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { FileOutcome, JobFile } from '../jobs/job-queue';
 import { JobHandler, OnJob } from '../jobs/job-handler';
 import { FacesConfig, facesConfig } from './faces.config';
-import { MosaicParamsDto } from './faces.dto';
+import { MosaicParamsDto } from './dto/faces.dto';
 import { FacesService } from './faces.service';
 import { MosaicBatchService } from './mosaic-batch.service';
 

@@ -1,14 +1,10 @@
 import { Body, Controller, Res } from '@nestjs/common';
-import { IntersectionType } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { JobCreationRoute, located } from '../jobs/job-creation';
-import { JobCreatedDto, JobFilesDto } from '../jobs/jobs.dto';
+import { JobCreatedDto } from '../jobs/dto/jobs.dto';
 import { JobsService } from '../jobs/jobs.service';
-import { MosaicParamsDto } from './faces.dto';
+import { MosaicJobDto } from './dto/mosaic-job.dto';
 import { MosaicJobHandler } from './mosaic-job.handler';
-
-/** Body of `POST /jobs/mosaic`: the parameters of `GET /mosaic`, and optionally which uploads. */
-export class MosaicJobDto extends IntersectionType(MosaicParamsDto, JobFilesDto) {}
 
 @Controller('jobs')
 export class MosaicJobsController {

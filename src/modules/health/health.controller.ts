@@ -1,24 +1,10 @@
 import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
 import { Public } from '../../common/auth/access';
-import {
-  ApiOkResponse,
-  ApiOperation,
-  ApiProperty,
-  ApiServiceUnavailableResponse,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { ErrorResponseDto } from '../../common/errors/error-response.dto';
 import { ModelRegistry } from '../models/model-registry';
 import { RedisConnections } from '../redis/redis-connections';
-
-class LiveDto {
-  @ApiProperty({ example: 'ok' }) status: string;
-  @ApiProperty({ example: 12.5 }) uptimeSeconds: number;
-}
-
-class ReadyDto {
-  @ApiProperty({ example: 'ready' }) status: string;
-}
+import { LiveDto, ReadyDto } from './dto/health.dto';
 
 @ApiTags('health')
 @Public()

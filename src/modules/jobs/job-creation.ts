@@ -11,7 +11,7 @@ import {
 } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ErrorResponseDto } from '../../common/errors/error-response.dto';
-import { JobCreatedDto } from './jobs.dto';
+import { JobCreatedDto } from './dto/jobs.dto';
 
 const FOLLOW =
   'Follow it with `GET /jobs/{jobId}` or on socket.io namespace `/jobs` (`subscribe` `{ jobId }`, then ' +

@@ -8,7 +8,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { ErrorResponseDto } from '../../common/errors/error-response.dto';
-import { JobDto, JobListDto, JobListQueryDto } from './jobs.dto';
+import { JobDto, JobListDto, JobListQueryDto } from './dto/jobs.dto';
 import { JobsService } from './jobs.service';
 
 /** Reading jobs; each feature declares its own `POST /jobs/<kind>` (JobCreationRoute). */

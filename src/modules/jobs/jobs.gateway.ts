@@ -12,7 +12,7 @@ import { createValidationPipe } from '../../common/http/validation';
 import { WsInflightInterceptor } from '../../common/ws/ws-inflight.interceptor';
 import { WsExceptionFilter } from '../../common/ws/ws-exception.filter';
 import { JobEvent, JobView } from './job-queue';
-import { JobSubscribeDto } from './jobs.dto';
+import { JobSubscribeDto } from './dto/jobs.dto';
 import { JobsService } from './jobs.service';
 
 /** Jobs one socket may follow at once. */

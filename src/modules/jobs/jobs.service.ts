@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { UploadsService } from '../uploads/uploads.service';
 import { JobFile, JobKind, JobQueue, JobView } from './job-queue';
 import { JobRunner } from './job-runner';
-import { JobCreatedDto, JobListDto } from './jobs.dto';
+import { JobCreatedDto, JobListDto } from './dto/jobs.dto';
 import { JobsConfig, jobsConfig } from './jobs.config';
 
 /** Job ids are version-4 UUIDs; anything else is unknown. */

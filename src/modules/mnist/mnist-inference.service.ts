@@ -5,7 +5,7 @@ import { ModelHandle, ModelRegistry } from '../models/model-registry';
 import { DigitPreprocessor } from './digit-preprocessor';
 import { MnistClassifier } from './mnist-classifier';
 import { MnistConfig, mnistConfig } from './mnist.config';
-import { PredictionDto } from './mnist.dto';
+import { PredictionDto } from './dto/mnist.dto';
 
 export const CLASSIFIER_MODEL = 'mnist-cnn';
 /** Images decoded at the same time within one request (bounds memory for big batches). */

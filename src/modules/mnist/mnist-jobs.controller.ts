@@ -1,11 +1,9 @@
 import { Body, Controller, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { JobCreationRoute, located } from '../jobs/job-creation';
-import { JobCreatedDto, JobFilesDto } from '../jobs/jobs.dto';
+import { JobCreatedDto } from '../jobs/dto/jobs.dto';
+import { MnistJobDto } from './dto/mnist-job.dto';
 import { JobsService } from '../jobs/jobs.service';
-
-/** Body of `POST /jobs/mnist`: which uploads. */
-export class MnistJobDto extends JobFilesDto {}
 
 @Controller('jobs')
 export class MnistJobsController {

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import sharp from 'sharp';
 import { randomInt } from 'node:crypto';
 import { MnistDatasetService } from './mnist-dataset.service';
-import { MnistSampleResponseDto, RandomSampleDto } from './mnist.dto';
+import { MnistSampleResponseDto, RandomSampleDto } from './dto/mnist.dto';
 import { addGaussianNoise, mulberry32, randomSeed } from './noise';
 import { displayPath } from '../outputs/output-names';
 import { OUTPUT_STORE, OutputStore } from '../outputs/output-store';

@@ -47,7 +47,7 @@ import {
   RandomSamplesQueryDto,
   SampleImageQueryDto,
   SampleMetaDto,
-} from './mnist.dto';
+} from './dto/mnist.dto';
 import { DEFAULT_SAMPLE_NAME } from './output-files';
 import { MnistDatasetService } from './mnist-dataset.service';
 

@@ -6,7 +6,7 @@ import { WsInflightInterceptor } from '../../common/ws/ws-inflight.interceptor';
 import { WsExceptionFilter } from '../../common/ws/ws-exception.filter';
 import { AppConfig, appConfig } from '../../config/app.config';
 import { MnistInferenceService } from './mnist-inference.service';
-import { PredictionDto } from './mnist.dto';
+import { PredictionDto } from './dto/mnist.dto';
 
 const HOW = 'Send the image as binary data (a Buffer, ArrayBuffer or Blob bytes) or as { image: <binary> }.';
 

@@ -12,7 +12,7 @@ import { MnistDatasetService } from './mnist-dataset.service';
 import { MnistGateway } from './mnist.gateway';
 import { MnistJobHandler } from './mnist-job.handler';
 import { MnistJobsController } from './mnist-jobs.controller';
-import { MnistMessages } from './mnist.messages';
+import { MnistMessages } from './mnist.message.controller';
 import { MnistInferenceService } from './mnist-inference.service';
 import { MnistSamplesService } from './mnist-samples.service';
 import { MnistConfig, mnistConfig } from './mnist.config';

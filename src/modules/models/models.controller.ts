@@ -1,7 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ModelRegistry } from './model-registry';
-import { ModelsResponseDto } from './models.dto';
+import { ModelsResponseDto } from './dto/models.dto';
 
 @ApiTags('health')
 @Controller('models')

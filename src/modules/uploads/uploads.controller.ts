@@ -37,7 +37,7 @@ import {
   UploadListQueryDto,
   UploadMetaDto,
   UploadResponseDto,
-} from './uploads.dto';
+} from './dto/uploads.dto';
 import { UploadsService } from './uploads.service';
 import { AdminOnly } from '../../common/auth/access';
 

@@ -4,7 +4,7 @@ import { IMAGE_MIME } from '../../common/image/image-format';
 import { contentDisposition } from '../../common/http/content-disposition';
 import { downloadName, sanitizeFileName } from './file-names';
 import { UploadRecord, UploadStore } from './upload-store';
-import { UploadListDto, UploadMetaDto, UploadResponseDto } from './uploads.dto';
+import { UploadListDto, UploadMetaDto, UploadResponseDto } from './dto/uploads.dto';
 import { UploadsConfig, uploadsConfig } from './uploads.config';
 
 export interface UploadedImage {

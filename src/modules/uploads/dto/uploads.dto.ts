@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { PageQueryDto } from '../../common/http/page-query.dto';
+import { PageQueryDto } from '../../../common/http/page-query.dto';
 
 /** OpenAPI body of every route that takes one image as multipart form data. */
 export const IMAGE_UPLOAD_BODY = {

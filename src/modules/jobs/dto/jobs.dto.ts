@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional, ApiPropertyOptions } from '@nestjs/swagger';
-import { PageQueryDto } from '../../common/http/page-query.dto';
+import { PageQueryDto } from '../../../common/http/page-query.dto';
 import { ArrayMaxSize, ArrayNotEmpty, IsArray, IsOptional, IsString, IsUUID } from 'class-validator';
-import { JOB_STATES, JobKind, JobState } from './job-queue';
+import { JOB_STATES, JobKind, JobState } from '../job-queue';
 
 const JOB_ID_EXAMPLE = '8d3b7a52-1f9e-4c1a-9b7e-2f4d6c8a0e13';
 const UPLOAD_ID_EXAMPLE = '3f0c2a9e-5b7d-4c1e-9a2f-6d8e4b1c0a7f';

@@ -6,27 +6,14 @@ import {
   UseFilters,
 } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { ArrayNotEmpty, IsArray, IsOptional } from 'class-validator';
 import { MessageExceptionFilter } from '../../common/errors/rpc-exception.filter';
-import { IMAGE_PAYLOAD_HELP, ImagePayload } from '../../common/messages/image-payload';
+import { IMAGE_PAYLOAD_HELP } from '../../common/messages/image-payload';
 import { AppConfig, appConfig } from '../../config/app.config';
 import { formatBytes } from '../../common/http/format-bytes';
 import { MnistInferenceService } from './mnist-inference.service';
 import { MnistConfig, mnistConfig } from './mnist.config';
-import { PredictionDto } from './mnist.dto';
-
-/** Payload of `mnist.predict`: `image` (one → one result) or `images` (a batch → an array), like `file`/`files`. */
-export class MnistPredictMessageDto {
-  @ImagePayload()
-  @IsOptional()
-  image?: Buffer;
-
-  @ImagePayload({ each: true })
-  @ArrayNotEmpty()
-  @IsArray()
-  @IsOptional()
-  images?: Buffer[];
-}
+import { PredictionDto } from './dto/mnist.dto';
+import { MnistPredictMessageDto } from './dto/mnist-message.dto';
 
 /**
  * The message transport's `mnist.predict`: the image as base64 text or bytes in `image` → the result of

@@ -1,17 +1,11 @@
 import { Controller, Inject, PayloadTooLargeException, UseFilters } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { MessageExceptionFilter } from '../../common/errors/rpc-exception.filter';
-import { ImagePayload } from '../../common/messages/image-payload';
 import { AppConfig, appConfig } from '../../config/app.config';
 import { formatBytes } from '../../common/http/format-bytes';
-import { DetectQueryDto, DetectResponseDto } from './faces.dto';
+import { DetectResponseDto } from './dto/faces.dto';
+import { FacesDetectMessageDto } from './dto/faces-message.dto';
 import { FacesService } from './faces.service';
-
-/** Payload of `faces.detect`: the image plus the detector parameters of `POST /faces/detect`'s query. */
-export class FacesDetectMessageDto extends DetectQueryDto {
-  @ImagePayload()
-  image: Buffer;
-}
 
 /**
  * The message transport's `faces.detect`: `{ image, scaleFactor?, minNeighbors?, minSize? }` (image as
