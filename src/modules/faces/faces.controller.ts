@@ -1,4 +1,5 @@
 import {
+  applyDecorators,
   Controller,
   Get,
   HttpCode,
@@ -56,6 +57,18 @@ const IMAGE_SCHEMA = { schema: { type: 'string', format: 'binary' } };
 /** Boxes sent in the X-Face-Boxes header (HTTP clients refuse headers beyond 8–16 KB). */
 export const MAX_HEADER_BOXES = 100;
 
+/** The answers of a faces image route besides 200, for OpenAPI. */
+function FaceImageErrors(): MethodDecorator {
+  return applyDecorators(
+    ApiBadRequestResponse({ type: ErrorResponseDto, description: 'No file, or invalid parameters' }),
+    ApiPayloadTooLargeResponse(TOO_LARGE),
+    ApiUnsupportedMediaTypeResponse(BAD_IMAGE),
+    ApiUnprocessableEntityResponse(CORRUPT),
+    ApiTooManyRequestsResponse(BUSY),
+    ApiServiceUnavailableResponse(NO_CASCADE),
+  );
+}
+
 @ApiTags('faces')
 @ApiExtraModels(MosaicJsonResponseDto)
 @Controller()
@@ -77,12 +90,7 @@ export class FacesController {
   @ApiConsumes('multipart/form-data')
   @ApiBody(IMAGE_UPLOAD_BODY)
   @ApiOkResponse({ type: DetectResponseDto })
-  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'No file, or invalid parameters' })
-  @ApiPayloadTooLargeResponse(TOO_LARGE)
-  @ApiUnsupportedMediaTypeResponse(BAD_IMAGE)
-  @ApiUnprocessableEntityResponse(CORRUPT)
-  @ApiTooManyRequestsResponse(BUSY)
-  @ApiServiceUnavailableResponse(NO_CASCADE)
+  @FaceImageErrors()
   detect(
     @UploadedFile() file: ReceivedFile | undefined,
     @Query() q: DetectQueryDto,
@@ -128,12 +136,7 @@ export class FacesController {
       },
     },
   })
-  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'No file, or invalid parameters' })
-  @ApiPayloadTooLargeResponse(TOO_LARGE)
-  @ApiUnsupportedMediaTypeResponse(BAD_IMAGE)
-  @ApiUnprocessableEntityResponse(CORRUPT)
-  @ApiTooManyRequestsResponse(BUSY)
-  @ApiServiceUnavailableResponse(NO_CASCADE)
+  @FaceImageErrors()
   async mosaic(
     @UploadedFile() file: ReceivedFile | undefined,
     @Query() q: MosaicQueryDto,

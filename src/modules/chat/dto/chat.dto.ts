@@ -92,7 +92,19 @@ export class GenerationOptionsDto {
 export const VISIBLE = /[^\s\p{Cf}\uFE00-\uFE0F]/u;
 
 /** Body of POST /chat and POST /chat/stream. */
-export class ChatRequestDto {
+/** What every chat message may carry besides its text. */
+export class ChatGenerationFieldDto {
+  @ApiPropertyOptional({
+    type: GenerationOptionsDto,
+    description: 'Sampling settings if the generator answers.',
+  })
+  @ValidateNested()
+  @Type(() => GenerationOptionsDto)
+  @IsOptional()
+  generation?: GenerationOptionsDto;
+}
+
+export class ChatRequestDto extends ChatGenerationFieldDto {
   @ApiProperty({
     description: `What the user says (1 to ${MAX_MESSAGE_CHARS} characters, not only spaces or invisible characters).`,
     example: '안녕하세요',
@@ -115,19 +127,10 @@ export class ChatRequestDto {
   @IsString()
   @IsOptional()
   sessionId?: string;
-
-  @ApiPropertyOptional({
-    type: GenerationOptionsDto,
-    description: 'Sampling settings if the generator answers.',
-  })
-  @ValidateNested()
-  @Type(() => GenerationOptionsDto)
-  @IsOptional()
-  generation?: GenerationOptionsDto;
 }
 
 /** Payload of the socket.io `message` event. */
-export class ChatSocketMessageDto {
+export class ChatSocketMessageDto extends ChatGenerationFieldDto {
   @ApiProperty({ example: '안녕하세요', minLength: 1, maxLength: MAX_MESSAGE_CHARS })
   @MaxLength(MAX_MESSAGE_CHARS)
   @Matches(VISIBLE, { message: 'text must not be only whitespace or invisible characters' })
@@ -143,15 +146,6 @@ export class ChatSocketMessageDto {
   @IsString()
   @IsOptional()
   sessionId?: string;
-
-  @ApiPropertyOptional({
-    type: GenerationOptionsDto,
-    description: 'Sampling settings if the generator answers.',
-  })
-  @ValidateNested()
-  @Type(() => GenerationOptionsDto)
-  @IsOptional()
-  generation?: GenerationOptionsDto;
 }
 
 /** Query of GET /chat/greeting. */
