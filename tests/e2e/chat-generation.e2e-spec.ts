@@ -19,7 +19,7 @@ describe('chat → generator seam (real app, scripted generator)', () => {
         CHAT_OUT_OF_SCOPE_FILE: 'none',
         // The n-gram embedder: a message unlike the corpus scores under its threshold, so the generator answers.
         CHAT_EMBEDDER: 'hashed-ngram',
-        // A gate these scripted candidates are measured against (the calibrated default is 0).
+        // A gate these scripted candidates are measured against (the calibrated default is -6).
         CHAT_REPLY_GATE: '-5',
       },
       { generator: gen },

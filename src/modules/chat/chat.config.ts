@@ -81,16 +81,19 @@ export class ChatEnv {
   @Expose() @IsNumber() @Min(0) @Max(2) CHAT_PRIORITY_MARGIN: number = 0.5;
   /**
    * Replies the generator samples per message (one batch); the chat sends the best by rankReplies, or the
-   * fallback (reason low_quality) when the best scores under CHAT_REPLY_GATE. 1 with temperature 0: greedy.
+   * fallback (reason low_quality) when it has a malformed-text issue or scores under CHAT_REPLY_GATE. 1 with
+   * temperature 0: greedy.
    */
   @Expose() @IsInt() @Min(1) @Max(8) CHAT_REPLY_CANDIDATES: number = 4;
   /** Weight of the message–reply similarity in a generated reply's score. */
   @Expose() @IsNumber() @Min(0) @Max(10) CHAT_REPLY_RELEVANCE_WEIGHT: number = 1;
   /**
    * The score a generated reply needs to be sent (mean log-probability + weight · similarity − penalties);
-   * calibrated by `npm run eval:generation -- --calibrate` on half of the held-out ChatbotData questions.
+   * calibrated by `npm run eval:generation -- --calibrate` on half of the held-out ChatbotData questions. For
+   * the model of 2026-12-02 that gave -6, the bottom of its range: the score did not tell acceptable replies
+   * from the others better than sending them all (0.573 either way), so what gates is the malformed-text rule.
    */
-  @Expose() @IsNumber() @Min(-100) @Max(100) CHAT_REPLY_GATE: number = 0;
+  @Expose() @IsNumber() @Min(-100) @Max(100) CHAT_REPLY_GATE: number = -6;
   /** Turns of history kept per session (and given to the generator). */
   @Expose() @IsInt() @Min(1) @Max(1000) CHAT_HISTORY_TURNS: number = 10;
   /** A session idle this long is forgotten. */

@@ -9,7 +9,7 @@ import { ChatSource, ChatTurn } from './chat.types';
 import { RETRIEVAL_MODEL, ChatRetrievalService } from './chat-retrieval.service';
 import { calibration, ChatConfig, chatConfig } from './chat.config';
 import { decide, FallbackReason, PolicyCalibration } from './policy/reply-policy';
-import { rankReplies } from './reply/reply-chooser';
+import { passesGate, rankReplies } from './reply/reply-chooser';
 import { Retrieval, RetrievalHit } from './retrieval';
 import { SESSION_LOCK, SessionLock } from './session/session-lock';
 import { SESSION_STORE, SessionStore } from './session/session-store';
@@ -276,7 +276,8 @@ export class ChatService {
         relevanceWeight: this.config.CHAT_REPLY_RELEVANCE_WEIGHT,
       });
       const best = ranked[0];
-      if (best && best.score < this.config.CHAT_REPLY_GATE) return this.fallback(history, 'low_quality');
+      if (best && !passesGate(best, this.config.CHAT_REPLY_GATE))
+        return this.fallback(history, 'low_quality');
       if (best) {
         // Streamed once chosen: the stream is the reply that is sent, never a candidate that lost.
         best.candidate.pieces.forEach((piece, i) => piece && opts.onToken?.(piece, i));

@@ -24,7 +24,7 @@ import { TextGenerator } from '../../generation/text-generator';
 import { ModelRegistry } from '../../models/model-registry';
 import { Embedder } from '../embedding/embedder';
 import { TransformerEmbedder } from '../embedding/transformer.embedder';
-import { rankReplies, RankedReply } from '../reply/reply-chooser';
+import { passesGate, rankReplies, RankedReply } from '../reply/reply-chooser';
 import { arg, evalContext, percentile, readJsonl, sharedDataset } from './eval-support';
 import { chatbotDataSplit, heldOutHalf, QaPair } from './heldout-chatbotdata';
 
@@ -107,7 +107,7 @@ async function chooseAll(
       prompt: p.q,
       reference: p.a,
       best: ranked[0],
-      sent: !!ranked[0] && ranked[0].score >= settings.gate,
+      sent: passesGate(ranked[0], settings.gate),
     });
   }
   return out;

@@ -25,7 +25,8 @@ const CUT_OFF = 1;
 /**
  * Ranks the sampled replies: how likely the model finds each (length-normalised log-probability), how
  * related it is to the message (the chat's own embedder, as DialoGPT's MMI reranking scores relevance), and
- * penalties for malformed text. The caller sends the best one only when it clears CHAT_REPLY_GATE.
+ * penalties for malformed text. The caller sends the best one only when passesGate(): no quality issue and a
+ * score of at least CHAT_REPLY_GATE.
  */
 export async function rankReplies<C extends ReplyCandidate>(
   message: string,
@@ -51,5 +52,14 @@ export async function rankReplies<C extends ReplyCandidate>(
       issues,
     };
   });
-  return ranked.sort((a, b) => b.score - a.score);
+  // Clean replies first: a reply with a quality issue is never sent (see passesGate), so it must not hide a
+  // clean one that scores lower.
+  return ranked.sort(
+    (a, b) => Number(a.issues.length > 0) - Number(b.issues.length > 0) || b.score - a.score,
+  );
+}
+
+/** Whether the chat sends `best` (the first of rankReplies): no quality issue, and a score at the gate or above. */
+export function passesGate(best: RankedReply | undefined, gate: number): best is RankedReply {
+  return !!best && best.issues.length === 0 && best.score >= gate;
 }
