@@ -28,6 +28,7 @@ import type { Request, Response } from 'express';
 import { AdminOnly } from '../../common/auth/access';
 import { toErrorBody } from '../../common/errors/error-body';
 import { clientGone } from '../../common/http/client-gone';
+import { sse } from '../../common/http/sse';
 import { ErrorResponseDto } from '../../common/errors/error-response.dto';
 import { ChatRateLimitGuard } from './chat-rate-limiter';
 import { ChatRetrievalService } from './chat-retrieval.service';
@@ -137,18 +138,8 @@ export class ChatController {
     @Res() res: Response,
   ): Promise<void> {
     const gone = clientGone(res);
-    const send = (event: string, data: unknown) => {
-      if (!res.headersSent) {
-        // Headers go out with the first event, so that a failure before it is a normal error response.
-        res.status(200);
-        res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
-        res.setHeader('Cache-Control', 'no-cache, no-transform');
-        res.setHeader('Connection', 'keep-alive');
-        res.setHeader('X-Accel-Buffering', 'no');
-        res.flushHeaders();
-      }
-      res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    };
+    const events = sse(res);
+    const send = (event: string, data: unknown) => events.send(data, event);
     let streamed = 0;
     try {
       const reply = await this.chat.reply(body.message, {

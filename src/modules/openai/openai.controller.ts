@@ -12,6 +12,7 @@ import {
 } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { clientGone } from '../../common/http/client-gone';
+import { sse } from '../../common/http/sse';
 import { ChatRateLimitGuard } from '../chat/chat-rate-limiter';
 import { ChatCompletionsService } from './chat-completions.service';
 import { ChatCompletionRequestDto } from './dto/chat-completion.dto';
@@ -152,15 +153,9 @@ export class OpenAiController {
     const gone = clientGone(res);
     try {
       if (!body.stream) return await this.completions.complete(body, gone.signal);
+      const events = sse(res);
       await this.completions.stream(body, gone.signal, (chunk: ChatCompletionChunk) => {
-        if (!res.headersSent) {
-          res.status(200);
-          res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
-          res.setHeader('Cache-Control', 'no-cache, no-transform');
-          res.setHeader('X-Accel-Buffering', 'no');
-          res.flushHeaders();
-        }
-        if (!gone.signal.aborted) res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+        if (!gone.signal.aborted) events.send(chunk);
       });
       if (!gone.signal.aborted) res.end('data: [DONE]\n\n');
       else res.end();
