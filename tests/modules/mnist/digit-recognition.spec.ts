@@ -2,13 +2,10 @@ import { HttpException } from '@nestjs/common';
 import sharp from 'sharp';
 import { ImageDecoder } from '../../../src/common/image/image-decoder';
 import { AppConfig } from '../../../src/config/app.config';
-import {
-  DigitPreprocessor,
-  otsu,
-  prepareGrey,
-  resample,
-  triangle,
-} from '../../../src/modules/mnist/digit-preprocessor';
+import { DigitPreprocessor } from '../../../src/modules/mnist/digit-preprocessor';
+import { prepareGrey } from '../../../src/modules/mnist/digit/prepare-grey';
+import { resample } from '../../../src/modules/mnist/digit/resample';
+import { otsu, triangle } from '../../../src/modules/mnist/digit/thresholds';
 import { MnistClassifier, toFloat } from '../../../src/modules/mnist/mnist-classifier';
 import { MnistSet } from '../../../src/modules/mnist/idx';
 import { ModelMissingError } from '../../../src/modules/models/model-registry';
