@@ -1,3 +1,4 @@
+import { writeFileAtomic } from '../../common/fs/atomic-write';
 import { createHash } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -322,9 +323,7 @@ async function save(base: string, r: Retrieval, options: IndexOptions): Promise<
       entries: r.outOfScope.file.entries.length,
     },
   };
-  const tmp = `${base}.json.${process.pid}.${Date.now()}.tmp`;
-  await fs.writeFile(tmp, JSON.stringify(meta));
-  await fs.rename(tmp, `${base}.json`);
+  await writeFileAtomic(`${base}.json`, Buffer.from(JSON.stringify(meta)));
   await prune(path.dirname(base));
 }
 

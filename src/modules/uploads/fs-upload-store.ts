@@ -1,3 +1,4 @@
+import { TEMP_FILE, writeFileAtomic } from '../../common/fs/atomic-write';
 import { Logger } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -24,8 +25,8 @@ interface Entry {
  *     <UPLOAD_DIR>/<id>.<ext>    the image, <ext> from its real format
  *     <UPLOAD_DIR>/<id>.json     its UploadRecord (the sidecar; a file without one is not an upload)
  *
- * Every file is written to `.tmp-<random>` in the same folder and renamed when complete, the image
- * before its sidecar, so a crash or a failed write never leaves a half file under a real name; leftovers
+ * Every file is written to a hidden temporary file in the same folder and renamed when complete
+ * (writeFileAtomic), the image before its sidecar, so a crash or a failed write never leaves a half file under a real name; leftovers
  * are removed by init(). Names on disk come only from server-generated ids, never from the client.
  * An in-memory index (by id, and ids by sha256) answers lists and says whether the same bytes are already
  * stored. Every upload is its own: identical bytes uploaded twice (by two people) get two ids, two names and
@@ -51,7 +52,8 @@ export class FsUploadStore extends UploadStore {
     let stale = 0;
     const records: UploadRecord[] = [];
     for (const name of names) {
-      if (name.startsWith(TEMP_PREFIX)) {
+      // A crash mid-write leaves a temporary file (`.tmp-<uuid>` from earlier versions).
+      if (name.startsWith(TEMP_PREFIX) || TEMP_FILE.test(name)) {
         await fs.rm(path.join(this.dir, name), { force: true });
         stale++;
         continue;
@@ -161,15 +163,8 @@ export class FsUploadStore extends UploadStore {
     return new Date(this.lastCreated).toISOString();
   }
 
-  private async atomicWrite(file: string, data: Buffer): Promise<void> {
-    const tmp = path.join(this.dir, `${TEMP_PREFIX}${randomUUID()}`);
-    try {
-      await fs.writeFile(tmp, data, { flag: 'wx', mode: 0o644 });
-      await fs.rename(tmp, file);
-    } catch (err) {
-      await fs.rm(tmp, { force: true });
-      throw err;
-    }
+  private atomicWrite(file: string, data: Buffer): Promise<void> {
+    return writeFileAtomic(file, data);
   }
 
   private async readSidecar(id: string): Promise<UploadRecord | null> {

@@ -1,3 +1,4 @@
+import { writeFileAtomic } from '../../../common/fs/atomic-write';
 import { Index, IndexFlatIP, MetricType } from 'faiss-node';
 import { promises as fs } from 'node:fs';
 import {
@@ -180,14 +181,8 @@ export class CorpusIndex {
   }
 
   /** Writes the index atomically (a temporary file renamed into place). */
-  async write(file: string): Promise<void> {
-    const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-    try {
-      await fs.writeFile(tmp, this.index.toBuffer());
-      await fs.rename(tmp, file);
-    } finally {
-      await fs.rm(tmp, { force: true });
-    }
+  write(file: string): Promise<void> {
+    return writeFileAtomic(file, this.index.toBuffer());
   }
 
   describe(): Record<string, unknown> {
