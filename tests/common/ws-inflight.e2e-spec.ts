@@ -1,80 +1,109 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { REPO_ROOT, TestApp } from '../support/app';
-import { ask, connectChat, startChatApp } from '../support/chat-fixtures';
+import { io, Socket } from 'socket.io-client';
+import { REPO_ROOT } from '../support/app';
+import { Instance, startInstance } from '../support/instances';
 
-const p99 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.99)];
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * p)];
 
-/** The issue's probe, in a process of its own: one socket emits 5,000 acked messages at once. */
+/**
+ * The issue's probe, in a process of its own, for `ms`: a socket emits 5,000 acked messages at once; when the
+ * server cuts it, it connects again and floods again. Prints the acknowledgement counts at the end.
+ */
 const FLOOD = `
 const { io } = require('socket.io-client');
-const s = io(process.argv[1] + '/chat', { transports: ['websocket'], reconnection: false });
-const acks = { reply: 0, refused: 0, other: 0 };
-s.on('connect', () => {
-  for (let i = 0; i < 5000; i++)
-    s.emit('message', { text: '안녕 ' + i }, (a) => {
-      if (a && a.reply) acks.reply++;
-      else if (a && a.error && a.error.statusCode === 429) acks.refused++;
-      else acks.other++;
-    });
-  process.stdout.write('flooding\\n');
-});
-s.on('disconnect', () => {
-  process.stdout.write(JSON.stringify({ disconnected: true, ...acks }) + '\\n');
-  process.exit(0);
-});
-setTimeout(() => { process.stdout.write(JSON.stringify({ disconnected: false, ...acks }) + '\\n'); process.exit(0); }, 15000);
+const [url, ms] = [process.argv[1], Number(process.argv[2])];
+const until = Date.now() + ms;
+const acks = { reply: 0, refused: 0, other: 0, cuts: 0 };
+const round = () => {
+  if (Date.now() >= until) {
+    process.stdout.write(JSON.stringify(acks) + '\\n');
+    process.exit(0);
+  }
+  const s = io(url + '/chat', { transports: ['websocket'], reconnection: false, forceNew: true });
+  s.on('connect', () => {
+    for (let i = 0; i < 5000; i++)
+      s.emit('chat.message', { text: '안녕 ' + i }, (a) => {
+        if (a && a.reply) acks.reply++;
+        else if (a && a.error && a.error.statusCode === 429) acks.refused++;
+        else acks.other++;
+      });
+    process.stdout.write('flooding\\n');
+  });
+  s.on('disconnect', () => {
+    acks.cuts++;
+    setTimeout(round, 50);
+  });
+};
+round();
 `;
 
 /** One socket flooding events must not stall anyone else (issue: 5,000 events stalled every client). */
-describe('per-socket in-flight window (real app, real clients)', () => {
-  let t: TestApp;
+describe('per-socket in-flight window (the built server, real clients)', () => {
+  let server: Instance;
+  let dir: string;
   beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'ws-flood-'));
     // The per-socket and per-IP chat rate limits are off: this is what the server itself does.
-    t = await startChatApp({ CHAT_RATE_LIMIT_PER_MIN: '0', CHAT_RATE_LIMIT_IP_PER_MIN: '0' });
+    server = await startInstance({
+      CHAT_RATE_LIMIT_PER_MIN: '0',
+      CHAT_RATE_LIMIT_IP_PER_MIN: '0',
+      CHAT_INDEX_DIR: path.join(dir, 'index'),
+      UPLOAD_DIR: path.join(dir, 'uploads'),
+      OUTPUT_DIR: path.join(dir, 'output'),
+    });
+  }, 120_000);
+  afterAll(async () => {
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
   });
-  afterAll(() => t.close());
 
-  it('refuses beyond WS_MAX_INFLIGHT at once, disconnects a flood, and another client stays fast', async () => {
-    const { socket: other } = await connectChat(t.url);
+  it('refuses beyond WS_MAX_INFLIGHT at once, cuts a flooding socket, and another client stays fast throughout', async () => {
+    const other: Socket = io(`${server.url}/chat`, { transports: ['websocket'], forceNew: true });
+    await new Promise((r) => other.once('session', r));
+    const ask = () =>
+      other.timeout(10_000).emitWithAck('chat.message', { text: '고마워' }) as Promise<{ source: string }>;
     try {
-      await ask(other, { text: '안녕하세요' });
-      const child = spawn(process.execPath, ['-e', FLOOD, t.url], {
+      expect(await ask()).toMatchObject({ source: 'retrieval' });
+      const child = spawn(process.execPath, ['-e', FLOOD, server.url, '4000'], {
         env: { ...process.env, NODE_PATH: path.join(REPO_ROOT, 'node_modules') },
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       const lines: string[] = [];
-      const started = new Promise<void>((resolve) =>
-        child.stdout.on('data', (d: Buffer) => {
-          lines.push(...d.toString().split('\n').filter(Boolean));
-          if (lines.includes('flooding')) resolve();
-        }),
-      );
+      let flooding = false;
+      child.stdout.on('data', (d: Buffer) => {
+        lines.push(...d.toString().split('\n').filter(Boolean));
+        flooding ||= lines.includes('flooding');
+      });
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      await started;
+      while (!flooding) await new Promise((r) => setTimeout(r, 5));
+      // Round trips of the well-behaved client for as long as the flood goes on (it floods again each time it
+      // is cut), every 10 ms.
       const times: number[] = [];
-      for (let i = 0; i < 40; i++) {
+      let done = false;
+      void exited.then(() => (done = true));
+      while (!done) {
         const t0 = performance.now();
-        expect(await ask(other, { text: '고마워' })).toMatchObject({ source: 'retrieval' });
+        expect(await ask()).toMatchObject({ source: 'retrieval' });
         times.push(performance.now() - t0);
+        await new Promise((r) => setTimeout(r, 10));
       }
       const live = performance.now();
-      expect((await fetch(`${t.url}/health/live`)).status).toBe(200);
+      expect((await fetch(`${server.url}/health/live`)).status).toBe(200);
       const liveMs = performance.now() - live;
-      await exited;
-      const result = JSON.parse(lines.at(-1)!) as { disconnected: boolean; refused: number };
-      expect(result).toMatchObject({ disconnected: true });
-      expect(result.refused).toBeGreaterThanOrEqual(1);
-      // Measured here: median 3 ms, p99 (the worst of 40, while the burst is read) 78-140 ms on 2 shared cores;
-      // the issue's goal of p99 < 50 ms is not reached yet (see the closing note), so this bounds a regression.
-      console.log('TIMES', JSON.stringify(times.map((x) => Math.round(x))), liveMs);
-      const median = [...times].sort((a, b) => a - b)[times.length >> 1];
-      expect(median).toBeLessThan(20);
-      expect(p99(times)).toBeLessThan(250);
+      const acks = JSON.parse(lines.at(-1)!) as { refused: number; cuts: number };
+      expect(acks.cuts).toBeGreaterThanOrEqual(2);
+      expect(acks.refused).toBeGreaterThanOrEqual(acks.cuts);
+      expect(times.length).toBeGreaterThan(100);
+      // The issue's goal: another client's p99 under 50 ms while a socket floods.
+      expect(pct(times, 0.99)).toBeLessThan(50);
+      expect(pct(times, 0.5)).toBeLessThan(20);
       expect(liveMs).toBeLessThan(100);
       expect(other.connected).toBe(true);
     } finally {
       other.disconnect();
     }
-  }, 30_000);
+  }, 60_000);
 });

@@ -29,7 +29,8 @@ import type { Response } from 'express';
 import { ErrorResponseDto } from '../../common/errors/error-response.dto';
 import { contentDisposition } from '../../common/http/content-disposition';
 import { Multipart, ReceivedFile } from '../../common/http/multipart/multipart.interceptor';
-import { IMAGE_FIELD, IMAGE_UPLOAD_BODY } from '../uploads/dto/uploads.dto';
+import { RequiredFile } from '../../common/http/multipart/required-file.pipe';
+import { IMAGE_FIELD, IMAGE_UPLOAD_BODY, NO_IMAGE_FILE } from '../uploads/dto/uploads.dto';
 import {
   DetectQueryDto,
   DetectResponseDto,
@@ -92,10 +93,10 @@ export class FacesController {
   @ApiOkResponse({ type: DetectResponseDto })
   @FaceImageErrors()
   detect(
-    @UploadedFile() file: ReceivedFile | undefined,
+    @UploadedFile(new RequiredFile(NO_IMAGE_FILE)) file: ReceivedFile,
     @Query() q: DetectQueryDto,
   ): Promise<DetectResponseDto> {
-    return this.faces.detect(file?.buffer, q);
+    return this.faces.detect(file.buffer, q);
   }
 
   @Post('mosaic')
@@ -138,12 +139,12 @@ export class FacesController {
   })
   @FaceImageErrors()
   async mosaic(
-    @UploadedFile() file: ReceivedFile | undefined,
+    @UploadedFile(new RequiredFile(NO_IMAGE_FILE)) file: ReceivedFile,
     @Query() q: MosaicQueryDto,
     @Res({ passthrough: true }) res: Response,
   ): Promise<StreamableFile | MosaicJsonResponseDto> {
-    if (q.response === 'json') return this.faces.mosaicToOutput(file?.buffer, q, q.format);
-    const result = await this.faces.mosaic(file?.buffer, q, q.format);
+    if (q.response === 'json') return this.faces.mosaicToOutput(file.buffer, q, q.format);
+    const result = await this.faces.mosaic(file.buffer, q, q.format);
     const ext = result.format === 'jpeg' ? 'jpg' : result.format;
     res.set({
       'X-Face-Count': String(result.faces.length),

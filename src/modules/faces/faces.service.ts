@@ -1,5 +1,4 @@
 import {
-  BadRequestException,
   HttpException,
   HttpStatus,
   Inject,
@@ -90,7 +89,7 @@ export class FacesService {
     };
   }
 
-  async detect(data: Buffer | undefined, q: DetectQueryDto = {}): Promise<DetectResponseDto> {
+  async detect(data: Buffer, q: DetectQueryDto = {}): Promise<DetectResponseDto> {
     const started = performance.now();
     const detector = this.handle.get();
     return this.admitted(async () => {
@@ -101,11 +100,7 @@ export class FacesService {
   }
 
   /** The image with every face pixelated (or blurred), encoded as `format` or as the input was. */
-  async mosaic(
-    data: Buffer | undefined,
-    q: MosaicParamsDto = {},
-    format?: OutputFormat,
-  ): Promise<MosaicImage> {
+  async mosaic(data: Buffer, q: MosaicParamsDto = {}, format?: OutputFormat): Promise<MosaicImage> {
     const started = performance.now();
     const detector = this.handle.get();
     return this.admitted(() => this.process(detector, data, q, format, started));
@@ -113,7 +108,7 @@ export class FacesService {
 
   /** As mosaic(), the image stored in OUTPUT_DIR and linked as /outputs/<name>. */
   async mosaicToOutput(
-    data: Buffer | undefined,
+    data: Buffer,
     q: MosaicParamsDto = {},
     format?: OutputFormat,
   ): Promise<MosaicJsonResponseDto> {
@@ -145,7 +140,7 @@ export class FacesService {
 
   private async process(
     detector: FaceDetector,
-    data: Buffer | undefined,
+    data: Buffer,
     q: MosaicParamsDto,
     format: OutputFormat | undefined,
     started: number,
@@ -166,11 +161,7 @@ export class FacesService {
   }
 
   /** Upright 8-bit sRGB pixels; alpha kept when wanted (mosaic) and present. */
-  private async decode(
-    data: Buffer | undefined,
-    keepAlpha: boolean,
-  ): Promise<{ raw: RawImage; format: ImageFormat }> {
-    if (!data) throw new BadRequestException('Send the image in the multipart form field "file".');
+  private async decode(data: Buffer, keepAlpha: boolean): Promise<{ raw: RawImage; format: ImageFormat }> {
     const { info, image } = await this.decoder.decode(data);
     let pipeline = image.toColourspace('srgb');
     if (!keepAlpha) pipeline = pipeline.removeAlpha();

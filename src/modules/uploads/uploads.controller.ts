@@ -30,8 +30,10 @@ import type { Response } from 'express';
 import { createReadStream } from 'node:fs';
 import { ErrorResponseDto } from '../../common/errors/error-response.dto';
 import { Multipart, ReceivedFile } from '../../common/http/multipart/multipart.interceptor';
+import { RequiredFile } from '../../common/http/multipart/required-file.pipe';
 import {
   IMAGE_FIELD,
+  NO_IMAGE_FILE,
   IMAGE_UPLOAD_BODY,
   UploadListDto,
   UploadListQueryDto,
@@ -89,7 +91,7 @@ export class UploadsController {
   })
   @ApiUnsupportedMediaTypeResponse({ type: ErrorResponseDto, description: 'Not a supported image' })
   @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: 'A truncated or corrupt image' })
-  upload(@UploadedFile() file?: ReceivedFile): Promise<UploadResponseDto> {
+  upload(@UploadedFile(new RequiredFile(NO_IMAGE_FILE)) file: ReceivedFile): Promise<UploadResponseDto> {
     return this.uploads.upload(file);
   }
 

@@ -1,4 +1,4 @@
-import { BadRequestException, Inject, Injectable, NotFoundException, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, NotFoundException, OnModuleInit } from '@nestjs/common';
 import { ImageDecoder } from '../../common/image/image-decoder';
 import { IMAGE_MIME } from '../../common/image/image-format';
 import { contentDisposition } from '../../common/http/content-disposition';
@@ -34,8 +34,7 @@ export class UploadsService implements OnModuleInit {
     return this.store.init();
   }
 
-  async upload(file: UploadedImage | undefined): Promise<UploadResponseDto> {
-    if (!file?.buffer) throw new BadRequestException('Send the image in the multipart form field "file".');
+  async upload(file: UploadedImage): Promise<UploadResponseDto> {
     const { info, image } = await this.decoder.decode(file.buffer);
     // A complete (small, shrink-on-load) decode: a truncated or corrupt image is refused now, not later.
     await this.decoder.toRaw(image.resize(64, 64, { fit: 'inside' }), info.format);

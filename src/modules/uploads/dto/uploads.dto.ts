@@ -57,6 +57,9 @@ export class UploadListDto {
 /** `limit` defaults to UPLOADS_PAGE_SIZE. */
 export class UploadListQueryDto extends PageQueryDto {}
 
+/** What a request without its image is told. */
+export const NO_IMAGE_FILE = 'Send the image in the multipart form field "file".';
+
 /** One image, in the field `file` (the original router's form). */
 export const IMAGE_FIELD = {
   fileFields: ['file'],
