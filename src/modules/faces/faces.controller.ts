@@ -8,6 +8,7 @@ import {
   Res,
   StreamableFile,
   UploadedFile,
+  UseGuards,
   UseInterceptors,
 } from '@nestjs/common';
 import {
@@ -39,6 +40,7 @@ import {
   MosaicParamsDto,
   MosaicQueryDto,
 } from './dto/faces.dto';
+import { FacesCapacityGuard } from './faces-capacity.guard';
 import { FacesService } from './faces.service';
 import { MosaicBatchService } from './mosaic-batch.service';
 
@@ -81,6 +83,7 @@ export class FacesController {
 
   @Post('faces/detect')
   @HttpCode(200)
+  @UseGuards(FacesCapacityGuard)
   @UseInterceptors(Multipart(IMAGE_FIELD))
   @ApiOperation({
     summary: 'Find faces (OpenCV Haar cascade haarcascade_frontalface_alt)',
@@ -101,6 +104,7 @@ export class FacesController {
 
   @Post('mosaic')
   @HttpCode(200)
+  @UseGuards(FacesCapacityGuard)
   @UseInterceptors(Multipart(IMAGE_FIELD))
   @ApiOperation({
     summary: 'Pixelate every face of an image',

@@ -11,6 +11,7 @@ import { facesConfig } from './faces.config';
 import { FacesGateway } from './faces.gateway';
 import { FacesMessages } from './faces.message.controller';
 import { FaceDetectorModel } from './face-detector.model';
+import { FacesCapacityGuard } from './faces-capacity.guard';
 import { FacesService } from './faces.service';
 import { MosaicBatchService } from './mosaic-batch.service';
 import { MosaicJobHandler } from './mosaic-job.handler';
@@ -23,6 +24,7 @@ import { MosaicJobsController } from './mosaic-jobs.controller';
   providers: [
     FaceDetectorModel,
     FacesService,
+    FacesCapacityGuard,
     MosaicBatchService,
     FacesGateway,
     MosaicJobHandler,

@@ -175,15 +175,19 @@ export class FacesService {
     };
   }
 
-  /** Admission: 429 beyond FACES_WORKERS running and FACES_MAX_QUEUE waiting. */
-  private async admitted<T>(work: () => Promise<T>): Promise<T> {
-    const capacity = this.config.FACES_WORKERS + this.config.FACES_MAX_QUEUE;
-    if (this.inFlight >= capacity) {
+  /** 429 when FACES_WORKERS are running and FACES_MAX_QUEUE waiting (the routes check it before reading a body). */
+  assertCapacity(): void {
+    if (this.inFlight >= this.config.FACES_WORKERS + this.config.FACES_MAX_QUEUE) {
       throw new HttpException(
         `The face detector is busy (${this.inFlight} images in progress); try again in a few seconds.`,
         HttpStatus.TOO_MANY_REQUESTS,
       );
     }
+  }
+
+  /** Admission: 429 beyond FACES_WORKERS running and FACES_MAX_QUEUE waiting. */
+  private async admitted<T>(work: () => Promise<T>): Promise<T> {
+    this.assertCapacity();
     this.track(+1);
     try {
       return await work();
