@@ -92,6 +92,7 @@ export class ChatEnv {
    * calibrated by `npm run eval:generation -- --calibrate` on half of the held-out ChatbotData questions. For
    * the model of 2026-12-02 that gave -6, the bottom of its range: the score did not tell acceptable replies
    * from the others better than sending them all (0.573 either way), so what gates is the malformed-text rule.
+   * -100 turns the gate off: any reply is sent, malformed or not (tests of the plumbing).
    */
   @Expose() @IsNumber() @Min(-100) @Max(100) CHAT_REPLY_GATE: number = -6;
   /** Turns of history kept per session (and given to the generator). */

@@ -59,7 +59,14 @@ export async function rankReplies<C extends ReplyCandidate>(
   );
 }
 
-/** Whether the chat sends `best` (the first of rankReplies): no quality issue, and a score at the gate or above. */
+/** The lowest CHAT_REPLY_GATE: the gate is off and any reply is sent (tests of the plumbing, debugging). */
+export const GATE_OFF = -100;
+
+/**
+ * Whether the chat sends `best` (the first of rankReplies): no quality issue, and a score at the gate or above;
+ * anything at all when the gate is GATE_OFF.
+ */
 export function passesGate(best: RankedReply | undefined, gate: number): best is RankedReply {
-  return !!best && best.issues.length === 0 && best.score >= gate;
+  if (!best) return false;
+  return gate <= GATE_OFF || (best.issues.length === 0 && best.score >= gate);
 }
