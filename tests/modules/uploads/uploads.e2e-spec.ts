@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import request from 'supertest';
-import { startApp, TestApp } from '../support/app';
-import { pngBomb, solid } from '../support/images';
-import { abortedUpload, facePhoto, listFiles, multipart } from '../support/uploads-fixtures';
+import { startApp, TestApp } from '../../support/app';
+import { pngBomb, solid } from '../../support/images';
+import { abortedUpload, facePhoto, listFiles, multipart } from '../../support/uploads-fixtures';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 

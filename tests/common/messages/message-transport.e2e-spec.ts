@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import request from 'supertest';
-import { MnistSet } from '../../src/modules/mnist/idx';
-import { REPO_ROOT } from '../support/app';
-import { facePhoto } from '../support/uploads-fixtures';
-import { Instance, startInstance } from '../support/instances';
-import { HELD_OUT, mnistPng, styled, trainSet } from '../support/mnist-fixtures';
-import { RedisServer, startRedis } from '../support/redis-server';
+import { MnistSet } from '../../../src/modules/mnist/idx';
+import { REPO_ROOT } from '../../support/app';
+import { facePhoto } from '../../support/uploads-fixtures';
+import { Instance, startInstance } from '../../support/instances';
+import { HELD_OUT, mnistPng, styled, trainSet } from '../../support/mnist-fixtures';
+import { RedisServer, startRedis } from '../../support/redis-server';
 
 const CLIENT = path.join(REPO_ROOT, 'tests', 'support', 'message-client.ts');
 

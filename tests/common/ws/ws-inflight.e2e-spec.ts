@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { io, Socket } from 'socket.io-client';
-import { REPO_ROOT } from '../support/app';
-import { Instance, startInstance } from '../support/instances';
+import { REPO_ROOT } from '../../support/app';
+import { Instance, startInstance } from '../../support/instances';
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * p)];
 

@@ -1,6 +1,6 @@
 import request from 'supertest';
-import { TestApp } from '../support/app';
-import { makeTinyEncoder, OUR_CORPUS_SIZE, startChatApp, TinyEncoder } from '../support/chat-fixtures';
+import { TestApp } from '../../support/app';
+import { makeTinyEncoder, OUR_CORPUS_SIZE, startChatApp, TinyEncoder } from '../../support/chat-fixtures';
 
 /** CHAT_EMBEDDER=transformer: the encoder is a model of the registry and the index is built with it. */
 describe('chat with a transformer sentence encoder (real app, tiny BERT made by our script)', () => {

@@ -1,7 +1,7 @@
 import { io, Socket } from 'socket.io-client';
 import request from 'supertest';
-import { TestApp } from '../support/app';
-import { ask, startChatApp } from '../support/chat-fixtures';
+import { TestApp } from '../../support/app';
+import { ask, startChatApp } from '../../support/chat-fixtures';
 
 /** The per-IP chat budget behind a proxy: X-Forwarded-For counts only from proxies named in TRUST_PROXY. */
 describe('TRUST_PROXY and the per-client rate limit', () => {

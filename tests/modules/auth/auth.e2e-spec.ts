@@ -1,8 +1,8 @@
 import OpenAI from 'openai';
 import { io } from 'socket.io-client';
 import request from 'supertest';
-import { startApp, TestApp } from '../support/app';
-import { ask, connectChat } from '../support/chat-fixtures';
+import { startApp, TestApp } from '../../support/app';
+import { ask, connectChat } from '../../support/chat-fixtures';
 
 const USER = 'user-key-0123456789abcdef';
 const ADMIN = 'admin-key-0123456789abcdef';

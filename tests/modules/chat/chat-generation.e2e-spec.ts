@@ -1,7 +1,7 @@
 import * as http from 'node:http';
 import request from 'supertest';
-import { TestApp } from '../support/app';
-import { connectChat, next, parseSse, ScriptedGenerator, startChatApp } from '../support/chat-fixtures';
+import { TestApp } from '../../support/app';
+import { connectChat, next, parseSse, ScriptedGenerator, startChatApp } from '../../support/chat-fixtures';
 
 const UNKNOWN = '양자역학의 불확정성 원리를 수식으로 증명해 주세요';
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import request from 'supertest';
-import { ChatRetrievalService } from '../../src/modules/chat/chat-retrieval.service';
-import { FALLBACK_REPLIES, OUT_OF_SCOPE_REPLIES } from '../../src/modules/chat/chat.service';
+import { ChatRetrievalService } from '../../../src/modules/chat/chat-retrieval.service';
+import { FALLBACK_REPLIES, OUT_OF_SCOPE_REPLIES } from '../../../src/modules/chat/chat.service';
 import {
   OUR_CORPUS,
   OUR_CORPUS_SIZE,
@@ -9,8 +9,8 @@ import {
   OUR_INTENTS,
   parseSse,
   startChatApp,
-} from '../support/chat-fixtures';
-import { TestApp } from '../support/app';
+} from '../../support/chat-fixtures';
+import { TestApp } from '../../support/app';
 
 const ENDS_WITH_THANKS = /감사합니다[.!]$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

@@ -1,6 +1,6 @@
 import request from 'supertest';
-import { TestApp } from '../support/app';
-import { ask, connectChat, startChatApp } from '../support/chat-fixtures';
+import { TestApp } from '../../support/app';
+import { ask, connectChat, startChatApp } from '../../support/chat-fixtures';
 
 /** A client chooses its event names: they must not become metric series (issue: unbounded labels). */
 describe('socket.io metrics (real app, real client)', () => {

@@ -1,9 +1,9 @@
 import sharp from 'sharp';
 import request from 'supertest';
 import { io, Socket } from 'socket.io-client';
-import { MnistSet } from '../../src/modules/mnist/idx';
-import { startApp, TestApp } from '../support/app';
-import { bmpOf, pngBomb, solid } from '../support/images';
+import { MnistSet } from '../../../src/modules/mnist/idx';
+import { startApp, TestApp } from '../../support/app';
+import { bmpOf, pngBomb, solid } from '../../support/images';
 import {
   digitAnimatedGif,
   digitCmykJpeg,
@@ -14,7 +14,7 @@ import {
   STYLES,
   styled,
   trainSet,
-} from '../support/mnist-fixtures';
+} from '../../support/mnist-fixtures';
 
 interface Prediction {
   digit: number;

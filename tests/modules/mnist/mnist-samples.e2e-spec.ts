@@ -12,9 +12,9 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import request from 'supertest';
-import { MnistSet } from '../../src/modules/mnist/idx';
-import { startApp, TestApp } from '../support/app';
-import { trainSet } from '../support/mnist-fixtures';
+import { MnistSet } from '../../../src/modules/mnist/idx';
+import { startApp, TestApp } from '../../support/app';
+import { trainSet } from '../../support/mnist-fixtures';
 
 /** The PNG bytes of a response (supertest buffers image/* bodies). */
 function png(res: request.Response): Buffer {

@@ -5,14 +5,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { firstValueFrom, timeout } from 'rxjs';
-import { toRpcError } from '../../src/common/errors/rpc-exception.filter';
-import { imageFromPayload } from '../../src/common/messages/image-payload';
+import { toRpcError } from '../../../src/common/errors/rpc-exception.filter';
+import { imageFromPayload } from '../../../src/common/messages/image-payload';
 import {
   RedisMessageServer,
   RedisMessageServerOptions,
   redisTransportOptions,
-} from '../../src/common/messages/redis-message-server';
-import { freePort } from '../support/ports';
+} from '../../../src/common/messages/redis-message-server';
+import { freePort } from '../../support/ports';
 
 describe('image payloads of messages', () => {
   const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 255]);

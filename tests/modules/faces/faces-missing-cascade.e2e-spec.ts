@@ -1,8 +1,8 @@
 import { io } from 'socket.io-client';
 import request from 'supertest';
-import { TestApp } from '../support/app';
-import { startAppWithoutCascade } from '../support/faces-fixtures';
-import { facePhoto, multipart } from '../support/uploads-fixtures';
+import { TestApp } from '../../support/app';
+import { startAppWithoutCascade } from '../../support/faces-fixtures';
+import { facePhoto, multipart } from '../../support/uploads-fixtures';
 
 describe('faces without the Haar cascade (HAAR_CASCADE_PATH missing, no fallback)', () => {
   let t: TestApp;

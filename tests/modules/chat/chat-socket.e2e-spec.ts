@@ -1,6 +1,6 @@
 import request from 'supertest';
-import { TestApp } from '../support/app';
-import { ask, connectChat, next, startChatApp } from '../support/chat-fixtures';
+import { TestApp } from '../../support/app';
+import { ask, connectChat, next, startChatApp } from '../../support/chat-fixtures';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 

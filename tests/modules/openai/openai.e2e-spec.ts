@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import OpenAI from 'openai';
 import request from 'supertest';
-import { REPO_ROOT, startApp, TestApp } from '../support/app';
+import { REPO_ROOT, startApp, TestApp } from '../../support/app';
 
 /**
  * The OpenAI-compatible API driven by the real `openai` client, over the real chat policy, the committed

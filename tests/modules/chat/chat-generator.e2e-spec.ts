@@ -1,9 +1,9 @@
 import { rmSync } from 'node:fs';
 import * as path from 'node:path';
 import request from 'supertest';
-import { startApp, TestApp } from '../support/app';
-import { ask, connectChat, parseSse } from '../support/chat-fixtures';
-import { makeTinyGpt2 } from '../support/generation-fixture';
+import { startApp, TestApp } from '../../support/app';
+import { ask, connectChat, parseSse } from '../../support/chat-fixtures';
+import { makeTinyGpt2 } from '../../support/generation-fixture';
 
 /**
  * The chat policy handing over to the real text generator (transformers.js in worker threads) with a tiny

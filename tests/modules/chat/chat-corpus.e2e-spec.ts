@@ -2,8 +2,8 @@ import { appendFileSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import request from 'supertest';
-import { TestApp } from '../support/app';
-import { CHATBOT_DATA, OUR_CORPUS, OUR_CORPUS_SIZE, startChatApp } from '../support/chat-fixtures';
+import { TestApp } from '../../support/app';
+import { CHATBOT_DATA, OUR_CORPUS, OUR_CORPUS_SIZE, startChatApp } from '../../support/chat-fixtures';
 
 describe('chat corpus: reload under load, bad corpora (real app)', () => {
   let t: TestApp;

@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Browser, Locator, Page } from 'playwright-core';
 import request from 'supertest';
-import { ChatGenerationRequest, ChatGenerator } from '../../src/modules/chat/chat-generator';
-import { DemoModule } from '../../src/modules/demo/demo.module';
-import { SHARED, startApp, TestApp } from '../support/app';
+import { ChatGenerationRequest, ChatGenerator } from '../../../src/modules/chat/chat-generator';
+import { DemoModule } from '../../../src/modules/demo/demo.module';
+import { SHARED, startApp, TestApp } from '../../support/app';
 import {
   eventually,
   launchBrowser,
@@ -12,9 +12,9 @@ import {
   screenshotPath,
   TcpRelay,
   watchPage,
-} from '../support/browser';
-import { startChatApp } from '../support/chat-fixtures';
-import { solid } from '../support/images';
+} from '../../support/browser';
+import { startChatApp } from '../../support/chat-fixtures';
+import { solid } from '../../support/images';
 
 const SESSION_KEY = 'ko-ai.chat.sessionId';
 const text = (l: Locator) => l.textContent().then((s) => (s ?? '').trim());

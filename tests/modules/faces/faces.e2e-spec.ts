@@ -3,11 +3,11 @@ import * as path from 'node:path';
 import sharp from 'sharp';
 import { io, Socket } from 'socket.io-client';
 import request from 'supertest';
-import { FaceBox } from '../../src/modules/faces/face-detector';
-import { startApp, TestApp } from '../support/app';
-import { changedOutside, decodeRaw, iou, nonConstantCells, toTuple } from '../support/faces-fixtures';
-import { pngBomb, solid } from '../support/images';
-import { facePhoto, multipart } from '../support/uploads-fixtures';
+import { FaceBox } from '../../../src/modules/faces/face-detector';
+import { startApp, TestApp } from '../../support/app';
+import { changedOutside, decodeRaw, iou, nonConstantCells, toTuple } from '../../support/faces-fixtures';
+import { pngBomb, solid } from '../../support/images';
+import { facePhoto, multipart } from '../../support/uploads-fixtures';
 
 describe('faces and mosaic (real app, default engine, real photos)', () => {
   let t: TestApp;

@@ -1,9 +1,9 @@
 import { HttpException } from '@nestjs/common';
 import sharp from 'sharp';
-import { AppConfig } from '../../src/config/app.config';
-import { ImageDecoder } from '../../src/common/image/image-decoder';
-import { sniffImageFormat } from '../../src/common/image/image-format';
-import { bmpOf, pngBomb, solid } from '../support/images';
+import { AppConfig } from '../../../src/config/app.config';
+import { ImageDecoder } from '../../../src/common/image/image-decoder';
+import { sniffImageFormat } from '../../../src/common/image/image-format';
+import { bmpOf, pngBomb, solid } from '../../support/images';
 
 const decoder = new ImageDecoder({ IMAGE_MAX_PIXELS: 40_000_000 } as AppConfig);
 
