@@ -124,9 +124,10 @@ async function attack(url: string, ms: number, jpegPath: string): Promise<void> 
   const until = Date.now() + ms;
   const result = { flood: {} as Counts, held: {} as Counts, mosaic: {} as Counts };
   const open = new Set<Promise<void>>();
+  // Not awaited: a held-open upload ends only when the server cuts it; this process exits after `ms`.
+  void heldUploads(url, until, result.held, open).catch(() => undefined);
   await Promise.all([
     flood(url, until, result.flood),
-    heldUploads(url, until, result.held, open).catch(() => undefined),
     mosaics(url, until, readFileSync(jpegPath), result.mosaic),
     new Promise((r) => setTimeout(r, ms)),
   ]).catch(() => undefined);

@@ -154,7 +154,9 @@ def read_question_pairs():
 
 
 def load_sources(args):
-    """Returns (mlm_texts, positive pair sources {name: [(a, b, group, hard_negative or None)]}, heldout)."""
+    """Returns (mlm_texts, positive pair sources {name: [(a, b, group, hard_negative or None)]}, stats). Held out
+    and never returned: the ChatbotData questions of the GPT-2's sha1 split, every fifth paraKQC set, KorSTS
+    dev/test; corpus/eval/ is not read at all."""
     rng = random.Random(args.seed)
     lim = 300 if args.smoke else None
     # chat pairs and the GPT-2's held-out split (never trained on here either)

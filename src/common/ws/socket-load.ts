@@ -55,17 +55,10 @@ export function admit(socket: Socket, limits: SocketLimits): 'accept' | 'refuse'
       'This connection sent too many events at once and is closed; reconnect and wait for the answers.',
     code: 'too_many_requests',
   });
-  // Stop reading it first: the rest of its burst stays in the kernel instead of being decoded frame by frame
-  // on the event loop everyone shares. What was already sent to it is flushed by the closing handshake.
-  stopReading(socket);
+  // At once: what was already sent to it is flushed by the closing handshake, and the rest of its burst is
+  // no longer decoded.
   socket.disconnect(true);
   return 'drop';
-}
-
-/** Pauses the websocket under a socket.io connection (long-polling has no burst to stop). */
-function stopReading(socket: Socket): void {
-  const transport = (socket.conn as unknown as { transport?: { socket?: { pause?: () => void } } }).transport;
-  transport?.socket?.pause?.();
 }
 
 export function refusal(maxInflight: number) {

@@ -43,14 +43,15 @@ export class JobRunner {
 
   constructor(private readonly discovery: DiscoveryService) {}
 
-  /** The registered handlers, found once every provider exists (a queue may start before that). */
+  /** The handler registered for `kind`; the providers are looked up again while it is not found. */
   handlerFor(kind: string): JobHandler {
-    this.handlers ??= new Map(
-      this.discovery
-        .getProviders({ metadataKey: OnJob.KEY })
-        .filter((w) => w.instance)
-        .map((w) => [this.discovery.getMetadataByDecorator(OnJob, w)!, w.instance as JobHandler]),
-    );
+    if (!this.handlers?.has(kind))
+      this.handlers = new Map(
+        this.discovery
+          .getProviders({ metadataKey: OnJob.KEY })
+          .filter((w) => w.instance)
+          .map((w) => [this.discovery.getMetadataByDecorator(OnJob, w)!, w.instance as JobHandler]),
+      );
     const handler = this.handlers.get(kind);
     if (!handler) throw new NotFoundException(`There is no job kind "${kind}".`);
     return handler;
