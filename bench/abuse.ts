@@ -1,8 +1,9 @@
 /**
  * Hostile clients together against the built server (`npm run build`), while one well-behaved client chats.
  *
- *   npx ts-node --transpile-only bench/abuse.ts [seconds = 60]
+ *   npx ts-node --transpile-only bench/abuse.ts [seconds = 60] [attacks = flood,held,mosaic]
  *
+ * `attacks` picks some of the three, e.g. `bench/abuse.ts 20 flood` for the socket flood alone.
  * The server runs as `npm start` does, with the chat rate limits off (to see what the server itself does, as
  * the hostile-clients issue probed it) and everything else at its defaults. The attacks run in a child
  * process of their own (`--attack`), so their CPU is theirs, not the measuring client's:
@@ -120,15 +121,18 @@ async function mosaics(url: string, until: number, jpeg: Buffer, counts: Counts)
   await Promise.all(Array.from({ length: MOSAICS }, lane));
 }
 
-async function attack(url: string, ms: number, jpegPath: string): Promise<void> {
+const ATTACKS = ['flood', 'held', 'mosaic'] as const;
+type Attack = (typeof ATTACKS)[number];
+
+async function attack(url: string, ms: number, jpegPath: string, which: Attack[]): Promise<void> {
   const until = Date.now() + ms;
-  const result = { flood: {} as Counts, held: {} as Counts, mosaic: {} as Counts };
+  const result: Partial<Record<Attack, Counts>> = Object.fromEntries(which.map((a) => [a, {}]));
   const open = new Set<Promise<void>>();
   // Not awaited: a held-open upload ends only when the server cuts it; this process exits after `ms`.
-  void heldUploads(url, until, result.held, open).catch(() => undefined);
+  if (result.held) void heldUploads(url, until, result.held, open).catch(() => undefined);
   await Promise.all([
-    flood(url, until, result.flood),
-    mosaics(url, until, readFileSync(jpegPath), result.mosaic),
+    result.flood && flood(url, until, result.flood),
+    result.mosaic && mosaics(url, until, readFileSync(jpegPath), result.mosaic),
     new Promise((r) => setTimeout(r, ms)),
   ]).catch(() => undefined);
   // Held-open sockets end with this process, as a client that gives up.
@@ -186,6 +190,10 @@ function leftovers(dirs: string[]): string[] {
 
 async function main(): Promise<void> {
   const seconds = Number(process.argv[2] ?? 60);
+  const which = (process.argv[3] ?? ATTACKS.join(',')).split(',') as Attack[];
+  const unknown = which.filter((a) => !ATTACKS.includes(a));
+  if (unknown.length)
+    throw new Error(`unknown attack(s) ${unknown.join(', ')}; pick from ${ATTACKS.join(', ')}`);
   const { startInstance } =
     require('../tests/support/instances') as typeof import('../tests/support/instances');
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-abuse-'));
@@ -211,7 +219,7 @@ async function main(): Promise<void> {
     process.stderr.write(`[abuse] baseline: the client alone, ${seconds} s...\n`);
     const base = await goodClient(server.url, seconds * 1000, questions);
     process.stderr.write(`[abuse] under attack, ${seconds} s...\n`);
-    const child = fork(__filename, ['--attack', server.url, String(seconds * 1000), jpeg], {
+    const child = fork(__filename, ['--attack', server.url, String(seconds * 1000), jpeg, which.join(',')], {
       execArgv: process.execArgv,
     });
     const attacked = new Promise<Record<string, Counts>>((resolve) =>
@@ -232,7 +240,7 @@ async function main(): Promise<void> {
       `${(pct(r.rtts, 0.99) / pct(base.rtts, 0.99)).toFixed(2)}× |`;
     console.log(
       `\n${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load average ${loadavg()[0].toFixed(1)} at the end; ` +
-        `${seconds} s per phase; the well-behaved client sends a chat message every ${GOOD_EVERY_MS} ms over ` +
+        `${seconds} s per phase; attacks: ${which.join(', ')}; the well-behaved client sends a chat message every ${GOOD_EVERY_MS} ms over ` +
         `socket.io; chat rate limits off\n`,
     );
     console.log(
@@ -257,5 +265,11 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[2] === '--attack') void attack(process.argv[3], Number(process.argv[4]), process.argv[5]);
+if (process.argv[2] === '--attack')
+  void attack(
+    process.argv[3],
+    Number(process.argv[4]),
+    process.argv[5],
+    process.argv[6].split(',') as Attack[],
+  );
 else void main();
