@@ -129,7 +129,7 @@ describe('TextGenerator (worker threads, transformers.js, our GPT-2 export)', ()
     await Promise.all(running);
   });
 
-  it('keeps the event loop responsive while generating (p99 delay < 20 ms)', async () => {
+  it('keeps the event loop turning while generating (p99 delay < 100 ms)', async () => {
     const h = monitorEventLoopDelay({ resolution: 5 });
     h.enable();
     await gen.generate({
@@ -137,7 +137,9 @@ describe('TextGenerator (worker threads, transformers.js, our GPT-2 export)', ()
       options: { ...GREEDY, min_new_tokens: 60, max_new_tokens: 60 },
     });
     h.disable();
-    expect(h.percentile(99) / 1e6).toBeLessThan(20);
+    // 60 tokens decoded on the event loop would hold it for 300 ms or more; the bound is loose because CI's
+    // machine is shared (the latency itself is bench/generation.ts's business).
+    expect(h.percentile(99) / 1e6).toBeLessThan(100);
   });
 
   it('records time to first token, tokens per second and queue depth', async () => {

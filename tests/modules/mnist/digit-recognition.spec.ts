@@ -80,20 +80,6 @@ describe('MnistClassifier (onnxruntime, the trained model)', () => {
     }
   });
 
-  it('runs one image well under a millisecond (median of 200)', async () => {
-    const img = [toFloat(set.image(HELD_OUT))];
-    for (let i = 0; i < 20; i++) await clf.classify(img);
-    const times: number[] = [];
-    for (let i = 0; i < 200; i++) {
-      const t = performance.now();
-      await clf.classify(img);
-      times.push(performance.now() - t);
-    }
-    times.sort((a, b) => a - b);
-    // Target ≪ 1 ms; the bound leaves room for a busy shared CI machine.
-    expect(times[100]).toBeLessThan(2);
-  });
-
   it('refuses an image of the wrong size, and reports a missing model as missing', async () => {
     await expect(clf.classify([new Float32Array(100)])).rejects.toThrow(
       /100 pixels; the model expects 28×28/,
@@ -224,9 +210,7 @@ describe('DigitPreprocessor (MNIST-style preparation of real uploads)', () => {
       .resize(4000, 3000, { fit: 'fill' })
       .jpeg()
       .toBuffer();
-    const started = performance.now();
     const prepared = await preprocessor.prepare(big);
-    expect(performance.now() - started).toBeLessThan(3000);
     expect(prepared.workScale).toBeCloseTo(512 / 4000, 3);
   });
 });
