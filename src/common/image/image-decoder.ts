@@ -74,6 +74,23 @@ export class ImageDecoder {
     return { info, image };
   }
 
+  /**
+   * Proves `data` (already through decode()) decodes whole, at a fraction of a full decode: a small
+   * shrink-on-load decode (JPEG DCT scaling, reduced PNG/WebP decode) still reads every compressed byte, so
+   * truncated or corrupt data is refused here (4xx) as a full decode would. Orientation is left out; it
+   * changes no byte that is read.
+   */
+  async verify(data: Buffer, format: ImageFormat): Promise<void> {
+    if (format === 'bmp') return; // decode() already decoded it whole
+    const image = sharp(data, {
+      limitInputPixels: this.maxPixels,
+      failOn: 'error',
+      pages: 1,
+      ignoreIcc: true,
+    });
+    await this.toRaw(image.resize(64, 64, { fit: 'inside', withoutEnlargement: true }), format);
+  }
+
   /** Fully decodes to raw pixels, mapping late decode failures (truncated data) to a clear 4xx. */
   async toRaw(image: Sharp, format: ImageFormat): Promise<{ data: Buffer; info: OutputInfo }> {
     try {

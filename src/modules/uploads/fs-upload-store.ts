@@ -1,11 +1,11 @@
-import { TEMP_FILE, writeFileAtomic } from '../../common/fs/atomic-write';
+import { StagedFile, stageFile, TEMP_FILE } from '../../common/fs/atomic-write';
 import { Logger } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { IMAGE_MIME, ImageFormat } from '../../common/image/image-format';
 import { FORMAT_EXTENSION } from './file-names';
-import { NewUpload, SaveResult, UploadPage, UploadRecord, UploadStore } from './upload-store';
+import { NewUpload, SaveOptions, SaveResult, UploadPage, UploadRecord, UploadStore } from './upload-store';
 
 /** Upload ids are version-4 UUIDs; anything else is unknown (and never reaches the file system). */
 export const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -25,14 +25,20 @@ interface Entry {
  *     <UPLOAD_DIR>/<id>.<ext>    the image, <ext> from its real format
  *     <UPLOAD_DIR>/<id>.json     its UploadRecord (the sidecar; a file without one is not an upload)
  *
- * Every file is written to a hidden temporary file in the same folder and renamed when complete
- * (writeFileAtomic), the image before its sidecar, so a crash or a failed write never leaves a half file under a real name; leftovers
- * are removed by init(). Names on disk come only from server-generated ids, never from the client.
+ * Every file is written to a hidden temporary file in the same folder and renamed when complete (stageFile),
+ * the image before its sidecar, so a crash or a failed write never leaves a half file under a real name;
+ * leftovers are removed by init(). What survives a crash: after the process dies (SIGKILL, OOM), every upload
+ * that was answered is whole and listed, and nothing else is; there is no fsync, so after a power loss the
+ * last uploads before it may be missing (their sidecar or image absent or empty, and then not listed). Names on disk come only from server-generated ids, never from the client.
  * An in-memory index (by id, and ids by sha256) answers lists and says whether the same bytes are already
  * stored. Every upload is its own: identical bytes uploaded twice (by two people) get two ids, two names and
- * two files, so deleting one never removes the other. Instances sharing the folder (replicas on one volume) see each other's
- * uploads: lists re-read the folder whenever its modification time changed.
+ * two files, so deleting one never removes the other. Instances sharing the folder (replicas on one volume)
+ * see each other's uploads: lists re-read the folder when its modification time changed for a reason other
+ * than this instance's own writes, and at least every RESCAN_MS while in use.
  */
+/** How stale a list may be about a replica's upload that raced one of this instance's own writes. */
+const RESCAN_MS = 2000;
+
 export class FsUploadStore extends UploadStore {
   private readonly logger = new Logger(FsUploadStore.name);
   private readonly byId = new Map<string, Entry>();
@@ -41,6 +47,8 @@ export class FsUploadStore extends UploadStore {
   private lastCreated = 0;
   /** The folder's mtime when the index was last synchronised with it. */
   private syncedMtime = 0;
+  /** When the folder was last read whole. */
+  private rescannedAt = 0;
 
   constructor(readonly dir: string) {
     super();
@@ -68,11 +76,16 @@ export class FsUploadStore extends UploadStore {
     if (stale > 0) this.logger.warn(`removed ${stale} unfinished upload(s) from ${this.dir}`);
   }
 
-  async save(data: Buffer, upload: NewUpload): Promise<SaveResult> {
-    const sha256 = createHash('sha256').update(data).digest('hex');
+  async save(data: Buffer, upload: NewUpload, options: SaveOptions = {}): Promise<SaveResult> {
+    // Handled from now on: it may reject before write() awaits it, or be moot when a write fails first.
+    options.valid?.catch(() => undefined);
+    const sha256 = options.sha256 ?? createHash('sha256').update(data).digest('hex');
     await this.sync();
+    const before = this.syncedMtime;
     const duplicate = (this.bySha.get(sha256)?.size ?? 0) > 0;
-    return { record: await this.write(data, upload, sha256), duplicate };
+    const record = await this.write(data, upload, sha256, options.valid);
+    await this.adoptOwnChange(before);
+    return { record, duplicate };
   }
 
   async list(offset: number, limit: number): Promise<UploadPage> {
@@ -125,14 +138,22 @@ export class FsUploadStore extends UploadStore {
   async delete(id: string): Promise<boolean> {
     const record = await this.get(id);
     if (!record) return false;
+    await this.sync();
+    const before = this.syncedMtime;
     this.unindex(record);
     // Sidecar first: once it is gone the upload no longer exists, even if removing the image fails.
     await fs.rm(this.sidecarOf(id), { force: true });
     await fs.rm(this.pathOf(record), { force: true });
+    await this.adoptOwnChange(before);
     return true;
   }
 
-  private async write(data: Buffer, upload: NewUpload, sha256: string): Promise<UploadRecord> {
+  private async write(
+    data: Buffer,
+    upload: NewUpload,
+    sha256: string,
+    valid?: Promise<unknown>,
+  ): Promise<UploadRecord> {
     const id = randomUUID();
     const record: UploadRecord = {
       id,
@@ -145,12 +166,24 @@ export class FsUploadStore extends UploadStore {
       sha256,
       createdAt: this.nextTimestamp(),
     };
-    const file = this.pathOf(record);
-    await this.atomicWrite(file, data);
+    // Both files are written side by side (and while `valid` still runs); the renames make the upload visible,
+    // the sidecar last, so a crash between them leaves an image that is no upload.
+    const staged = await Promise.allSettled([
+      stageFile(this.pathOf(record), data),
+      stageFile(this.sidecarOf(id), Buffer.from(JSON.stringify(record, null, 1))),
+    ]);
+    const files = staged.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    const committed: StagedFile[] = [];
     try {
-      await this.atomicWrite(this.sidecarOf(id), Buffer.from(JSON.stringify(record, null, 1)));
+      for (const s of staged) if (s.status === 'rejected') throw s.reason;
+      await valid;
+      for (const f of files) {
+        await f.commit();
+        committed.push(f);
+      }
     } catch (err) {
-      await fs.rm(file, { force: true });
+      await Promise.all(files.map((f) => f.discard()));
+      await Promise.all(committed.map((f) => fs.rm(f.file, { force: true })));
       throw err;
     }
     this.index(record);
@@ -161,10 +194,6 @@ export class FsUploadStore extends UploadStore {
   private nextTimestamp(): string {
     this.lastCreated = Math.max(Date.now(), this.lastCreated + 1);
     return new Date(this.lastCreated).toISOString();
-  }
-
-  private atomicWrite(file: string, data: Buffer): Promise<void> {
-    return writeFileAtomic(file, data);
   }
 
   private async readSidecar(id: string): Promise<UploadRecord | null> {
@@ -203,11 +232,12 @@ export class FsUploadStore extends UploadStore {
     let names: string[];
     try {
       mtime = (await fs.stat(this.dir)).mtimeMs;
-      if (mtime === this.syncedMtime) return;
+      if (mtime === this.syncedMtime && Date.now() - this.rescannedAt < RESCAN_MS) return;
       names = await fs.readdir(this.dir);
     } catch {
       return; // no folder (yet): nothing stored
     }
+    this.rescannedAt = Date.now();
     this.syncedMtime = mtime;
     const onDisk = new Set<string>();
     for (const name of names) {
@@ -223,6 +253,20 @@ export class FsUploadStore extends UploadStore {
     }
     added.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
     for (const r of added) this.index(r);
+  }
+
+  /**
+   * After a write or delete of this instance: the folder's new mtime is its own doing, so the next call needs
+   * no re-read, unless the folder had changed before (then sync() still reads it). A replica's write landing
+   * in between is seen by the next re-read, within RESCAN_MS.
+   */
+  private async adoptOwnChange(before: number): Promise<void> {
+    if (before !== this.syncedMtime) return;
+    try {
+      this.syncedMtime = (await fs.stat(this.dir)).mtimeMs;
+    } catch {
+      // the folder is gone: the next sync() finds out
+    }
   }
 
   private index(record: UploadRecord): void {

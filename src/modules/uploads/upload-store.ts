@@ -27,6 +27,16 @@ export interface SaveResult {
   duplicate: boolean;
 }
 
+export interface SaveOptions {
+  /** The bytes' sha256 (hex) when the caller already has it (hashed while they arrived). */
+  sha256?: string;
+  /**
+   * A check of the bytes still running (the image decode): the store writes meanwhile, and the upload
+   * becomes visible only if it resolves; if it rejects, nothing is kept and save() rejects with its error.
+   */
+  valid?: Promise<unknown>;
+}
+
 export interface UploadPage {
   items: UploadRecord[];
   total: number;
@@ -39,8 +49,8 @@ export interface UploadPage {
 export abstract class UploadStore {
   /** Prepares the store (creates the folder, removes leftovers of interrupted writes, reads the index). */
   abstract init(): Promise<void>;
-  /** Stores the bytes atomically under a new id, or returns the record of identical bytes. */
-  abstract save(data: Buffer, upload: NewUpload): Promise<SaveResult>;
+  /** Stores the bytes atomically under a new id (saying whether identical bytes were already stored). */
+  abstract save(data: Buffer, upload: NewUpload, options?: SaveOptions): Promise<SaveResult>;
   /** Newest first. */
   abstract list(offset: number, limit: number): Promise<UploadPage>;
   abstract count(): Promise<number>;

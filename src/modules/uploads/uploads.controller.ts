@@ -56,7 +56,7 @@ export class UploadsController {
 
   @Post('upload')
   @HttpCode(200)
-  @UseInterceptors(Multipart(IMAGE_FIELD))
+  @UseInterceptors(Multipart({ ...IMAGE_FIELD, hash: true }))
   @ApiOperation({
     summary: 'Store an image',
     description:

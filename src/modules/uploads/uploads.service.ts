@@ -10,6 +10,8 @@ import { UploadsConfig, uploadsConfig } from './uploads.config';
 export interface UploadedImage {
   buffer: Buffer;
   originalname?: string;
+  /** Hashed while it arrived (the multipart reader's `hash` option). */
+  sha256?: string;
 }
 
 export interface UploadFile {
@@ -35,16 +37,22 @@ export class UploadsService implements OnModuleInit {
   }
 
   async upload(file: UploadedImage): Promise<UploadResponseDto> {
-    const { info, image } = await this.decoder.decode(file.buffer);
-    // A complete (small, shrink-on-load) decode: a truncated or corrupt image is refused now, not later.
-    await this.decoder.toRaw(image.resize(64, 64, { fit: 'inside' }), info.format);
-    const { record, duplicate } = await this.store.save(file.buffer, {
-      originalName: sanitizeFileName(file.originalname, info.format),
-      format: info.format,
-      contentType: IMAGE_MIME[info.format],
-      width: info.width,
-      height: info.height,
-    });
+    // The header: magic bytes, format and the pixel cap, before anything is decoded.
+    const { info } = await this.decoder.decode(file.buffer);
+    // A complete (small, shrink-on-load) decode, while the store writes: a truncated or corrupt image is
+    // refused now, and the store keeps nothing of it.
+    const valid = this.decoder.verify(file.buffer, info.format);
+    const { record, duplicate } = await this.store.save(
+      file.buffer,
+      {
+        originalName: sanitizeFileName(file.originalname, info.format),
+        format: info.format,
+        contentType: IMAGE_MIME[info.format],
+        width: info.width,
+        height: info.height,
+      },
+      { sha256: file.sha256, valid },
+    );
     return {
       ...toMeta(record),
       message: duplicate

@@ -58,6 +58,47 @@ describe('FsUploadStore (real files)', () => {
     expect((await s.save(data, PNG)).duplicate).toBe(false);
   });
 
+  it('keeps nothing when the check it waits for fails, and the upload only once the check passed', async () => {
+    const s = await store();
+    const refused = new Error('The PNG image is truncated or corrupt.');
+    let fail!: (e: Error) => void;
+    const failing = new Promise((_, reject) => (fail = reject));
+    const saving = s.save(Buffer.from('half a png'), PNG, { valid: failing });
+    // Written meanwhile, but under temporary names only: nothing is an upload yet.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(readdirSync(s.dir).filter((f) => !f.startsWith('.'))).toEqual([]);
+    expect(await s.count()).toBe(0);
+    fail(refused);
+    await expect(saving).rejects.toBe(refused);
+    expect(readdirSync(s.dir)).toEqual([]);
+    expect(await s.count()).toBe(0);
+
+    // A check that fails before the store reaches it (no unhandled rejection meanwhile) refuses likewise.
+    await expect(s.save(Buffer.from('x'), PNG, { valid: Promise.reject(refused) })).rejects.toBe(refused);
+    expect(readdirSync(s.dir)).toEqual([]);
+
+    const { record } = await s.save(Buffer.from('whole'), PNG, { valid: Promise.resolve() });
+    expect(readdirSync(s.dir).sort()).toEqual([`${record.id}.json`, `${record.id}.png`]);
+  });
+
+  it('takes a sha256 hashed while the bytes arrived, and lists its own uploads without re-reading the folder', async () => {
+    const s = await store();
+    const data = Buffer.from('streamed');
+    const sha256 = createHash('sha256').update(data).digest('hex');
+    const { record } = await s.save(data, PNG, { sha256 });
+    expect(record.sha256).toBe(sha256);
+    expect((await s.save(data, PNG)).duplicate).toBe(true);
+    // Its own writes change the folder's mtime; they are listed at once all the same, newest first.
+    const more = await Promise.all([1, 2, 3].map((i) => s.save(Buffer.from(`n${i}`), PNG)));
+    expect(
+      (await s.all())
+        .map((r) => r.id)
+        .slice(0, 3)
+        .sort(),
+    ).toEqual(more.map((m) => m.record.id).sort());
+    expect(await s.count()).toBe(5);
+  });
+
   it('reloads its index from the sidecars, removing leftovers of interrupted writes', async () => {
     const first = await store();
     const a = (await first.save(Buffer.from('a'), PNG)).record;

@@ -29,6 +29,8 @@ export interface MultipartRoute {
   fileFields?: readonly string[];
   /** What to tell the client, per problem; the defaults name the limit. */
   messages?: MultipartMessages;
+  /** Hash every file (sha256) while it arrives: `file.sha256`. */
+  hash?: boolean;
 }
 
 const DEFAULT_MESSAGES: Record<MultipartProblem, Say> = {
@@ -71,7 +73,7 @@ export function Multipart(route: MultipartRoute = {}): Type<NestInterceptor> {
         throw this.explain(new MultipartError('file_too_large'));
       }
       try {
-        const { files, fields } = await readMultipart(req, this.limits, route.fileFields);
+        const { files, fields } = await readMultipart(req, this.limits, route.fileFields, route.hash);
         Object.assign(req, { files, file: files[0], body: fields });
       } catch (err) {
         if (!(err instanceof MultipartError)) throw err;

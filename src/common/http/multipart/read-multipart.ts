@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import busboy from 'busboy';
 import type { Request } from 'express';
 
@@ -40,6 +41,8 @@ export interface ReceivedFile {
   mimetype: string;
   buffer: Buffer;
   size: number;
+  /** Hex digest of the bytes, hashed as they arrived; only when the route asked for it (`hash`). */
+  sha256?: string;
 }
 
 export interface MultipartBody {
@@ -51,12 +54,14 @@ export interface MultipartBody {
  * Reads a multipart/form-data body into memory, within `limits`. Unlike multer, which on a limit reads the
  * rest of the body before it reports (so an endless body is never answered), this rejects the moment a
  * limit is crossed and stops parsing; the caller answers and closes the connection (see linger.ts).
- * `fileFields`: the only field names a file may come in (omit: any).
+ * `fileFields`: the only field names a file may come in (omit: any); `hash`: also hash each file (sha256)
+ * chunk by chunk as it arrives, instead of in one go once it is all there.
  */
 export function readMultipart(
   req: Request,
   limits: MultipartLimits,
   fileFields?: readonly string[],
+  hash = false,
 ): Promise<MultipartBody> {
   return new Promise((resolve, reject) => {
     let bb: busboy.Busboy;
@@ -93,10 +98,12 @@ export function readMultipart(
       }
       open++;
       const chunks: Buffer[] = [];
+      const digest = hash ? createHash('sha256') : undefined;
       let size = 0;
       stream.on('data', (chunk: Buffer) => {
         size += chunk.length;
         chunks.push(chunk);
+        digest?.update(chunk);
       });
       stream.on('limit', () => stop(new MultipartError('file_too_large', name)));
       stream.on('error', () => stop(new MultipartError('malformed')));
@@ -110,6 +117,7 @@ export function readMultipart(
           mimetype: info.mimeType,
           buffer: Buffer.concat(chunks, size),
           size,
+          ...(digest && { sha256: digest.digest('hex') }),
         });
         finish();
       });
