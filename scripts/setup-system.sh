@@ -2,12 +2,17 @@
 # Installs the system packages the service needs, when it can (root on Debian/Ubuntu with apt).
 #   scripts/setup-system.sh          what the server needs
 #   scripts/setup-system.sh --test   plus what the test suite needs (PyTorch for the training smoke tests, ...)
+#   scripts/setup-system.sh --bench  plus that, and what the benchmarks' baselines need (the original FastAPI router)
 # Elsewhere it only says what is missing and how to get it; it never fails the caller for that.
 set -u
 serve_pkgs=(libfaiss-dev libopenblas0-pthread g++ opencv-data libopencv-objdetect-dev)
 test_pkgs=(python3-torch python3-numpy python3-sentencepiece python3-onnx python3-opencv chromium fonts-nanum redis-server nginx-light)
+bench_pkgs=(python3-fastapi python3-uvicorn python3-multipart)
 pkgs=("${serve_pkgs[@]}")
-[ "${1:-}" = "--test" ] && pkgs+=("${test_pkgs[@]}")
+case "${1:-}" in
+  --test) pkgs+=("${test_pkgs[@]}") ;;
+  --bench) pkgs+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
+esac
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
