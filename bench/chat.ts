@@ -170,7 +170,7 @@ async function main(): Promise<void> {
     const files = process.env.CHAT_CORPUS_FILES ?? 'ko-smalltalk.jsonl';
     console.log(
       `\n${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load average ${loadavg()[0].toFixed(1)}; corpus ${files}, ` +
-        `embedder ${process.env.CHAT_EMBEDDER ?? 'hashed-ngram'}, index ${process.env.CHAT_INDEX ?? 'flat'}; ${seconds} s per case after a 1 s warm-up\n`,
+        `embedder ${process.env.CHAT_EMBEDDER ?? 'transformer (the default)'}, index ${process.env.CHAT_INDEX ?? 'flat'}; ${seconds} s per case after a 1 s warm-up\n`,
     );
     console.log('| Case | req/s | p50 ms | p99 ms | baseline req/s | baseline p50 / p99 ms | vs baseline |');
     console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');

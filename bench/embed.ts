@@ -17,7 +17,8 @@ import {
   HASHED_NGRAM_DEFAULTS,
   HashedNgramFactory,
 } from '../src/modules/chat/embedding/hashed-ngram.embedder';
-import { loadSentenceEncoder, TransformerEmbedder } from '../src/modules/chat/embedding/transformer.embedder';
+import { loadSentenceEncoder } from '../src/modules/chat/embedding/sentence-encoder';
+import { TransformerEmbedder } from '../src/modules/chat/embedding/transformer.embedder';
 
 const ROOT = path.resolve(__dirname, '..');
 const ROUNDS = Number(process.argv[2] ?? 3);
@@ -69,7 +70,7 @@ async function main() {
       `| ${name} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${(r.p50 / base).toFixed(2)}x | ${r.loopP99.toFixed(2)} | ${r.loopMax.toFixed(2)} |`,
     );
   }
-  await encoder.pipe.dispose();
+  await encoder.dispose();
 }
 
 main().catch((e) => {

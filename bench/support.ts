@@ -7,6 +7,7 @@ import { ChildProcess, fork } from 'node:child_process';
 import { LoggerModule } from 'nestjs-pino';
 import { configureApp } from '../src/app.setup';
 import { CommonModule } from '../src/common/common.module';
+import { AuthModule } from '../src/modules/auth/auth.module';
 import { loggerParams } from '../src/common/http/logging';
 import { AppConfig, appConfig } from '../src/config/app.config';
 import { MetricsModule } from '../src/modules/metrics/metrics.module';
@@ -20,6 +21,8 @@ export function coreModules(): NonNullable<ModuleMetadata['imports']> {
     ConfigModule.forRoot({ isGlobal: true, cache: false, load: [appConfig] }),
     LoggerModule.forRootAsync({ inject: [appConfig.KEY], useFactory: (c: AppConfig) => loggerParams(c) }),
     CommonModule,
+    // configureApp() asks for the API keys (off unless API_KEYS is set).
+    AuthModule,
     MetricsModule,
     ModelsModule,
     // Unused without REDIS_URL, but configureApp() asks for it.

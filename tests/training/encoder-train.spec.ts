@@ -2,11 +2,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import {
-  encoderInput,
-  loadSentenceEncoder,
-  TransformerEmbedder,
-} from '../../src/modules/chat/embedding/transformer.embedder';
+import { loadSentenceEncoder } from '../../src/modules/chat/embedding/sentence-encoder';
+import { encoderInput, TransformerEmbedder } from '../../src/modules/chat/embedding/transformer.embedder';
 import { REPO_ROOT } from '../support/app';
 
 const PYTHON = '/usr/bin/python3';
@@ -62,7 +59,7 @@ if (!hasTorch)
       );
       expect(worst).toBeLessThanOrEqual(1e-4);
     } finally {
-      await encoder.pipe.dispose();
+      await encoder.dispose();
     }
   }, 60_000);
 });

@@ -11,7 +11,7 @@ import { AppConfig, appConfig } from '../../config/app.config';
 import { ModelHandle, ModelRegistry } from '../models/model-registry';
 import { ChatConfig, chatConfig } from './chat.config';
 import { CorpusError } from './corpus/corpus-loader';
-import { ENCODER_HINT, loadSentenceEncoder, SentenceEncoder } from './embedding/transformer.embedder';
+import { ENCODER_HINT, loadSentenceEncoder, SentenceEncoder } from './embedding/sentence-encoder';
 import { buildRetrieval, Retrieval, RetrievalSettings } from './retrieval';
 import { embedderFactory, retrievalSettings, usesEncoder } from './retrieval-settings';
 
@@ -54,7 +54,7 @@ export class ChatRetrievalService {
           sha256: e.sha256,
           ...(e.scores ? { scores: e.scores } : {}),
         }),
-        dispose: (e) => e.pipe.dispose(),
+        dispose: (e) => e.dispose(),
       });
     }
     this.handle = registry.register<Retrieval>({

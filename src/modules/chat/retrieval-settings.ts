@@ -4,7 +4,8 @@ import { ChatConfig } from './chat.config';
 import { EmbedderFactory } from './embedding/embedder';
 import { FusionFactory } from './embedding/fusion.embedder';
 import { HASHED_NGRAM_DEFAULTS, HashedNgramFactory } from './embedding/hashed-ngram.embedder';
-import { SentenceEncoder, TransformerFactory } from './embedding/transformer.embedder';
+import { SentenceEncoder } from './embedding/sentence-encoder';
+import { TransformerFactory } from './embedding/transformer.embedder';
 import { IndexOptions } from './index/corpus-index';
 import { RetrievalSettings } from './retrieval';
 

@@ -1,10 +1,10 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { AutoTokenizer, env } from '@huggingface/transformers';
+import { loadSentenceEncoder, SentenceEncoder } from '../../../src/modules/chat/embedding/sentence-encoder';
 import {
   encoderInput,
-  loadSentenceEncoder,
-  SentenceEncoder,
   TransformerEmbedder,
   TransformerFactory,
 } from '../../../src/modules/chat/embedding/transformer.embedder';
@@ -47,7 +47,7 @@ describe('the committed sentence encoder (models/ko-sentence-encoder)', () => {
     );
   }, 120_000);
   afterAll(async () => {
-    await encoder?.pipe.dispose();
+    await encoder?.dispose();
     rmSync(indexDir, { recursive: true, force: true });
   });
 
@@ -57,8 +57,12 @@ describe('the committed sentence encoder (models/ko-sentence-encoder)', () => {
   });
 
   it('tokenises as the Python trainer did (same ids, truncation included)', async () => {
+    // The tokenizer the encoder's worker loads, from the same files with the same library.
+    env.allowRemoteModels = false;
+    env.localModelPath = MODELS + path.sep;
+    const tokenizer = await AutoTokenizer.from_pretrained(NAME, { local_files_only: true });
     for (const r of refs) {
-      const { input_ids } = encoder.pipe.tokenizer(r.normalised, { truncation: true }) as {
+      const { input_ids } = tokenizer(r.normalised, { truncation: true }) as {
         input_ids: { data: BigInt64Array };
       };
       expect({ text: r.text, ids: Array.from(input_ids.data, Number) }).toEqual({ text: r.text, ids: r.ids });
@@ -74,11 +78,7 @@ describe('the committed sentence encoder (models/ko-sentence-encoder)', () => {
       return worst;
     };
     // The model and tokenizer on the text the trainer embedded (its own normalisation), all in one batch.
-    const out = await encoder.pipe(
-      refs.map((r) => r.normalised),
-      { pooling: 'mean', normalize: true },
-    );
-    const data = out.data as Float32Array;
+    const data = await encoder.encode(refs.map((r) => r.normalised));
     const rows = refs.map((_, i) => data.subarray(i * encoder.dim, (i + 1) * encoder.dim));
     expect(worstOf(rows, refs)).toBeLessThanOrEqual(1e-4);
     // The service's embedder from the raw text: the same, where encoderInput leaves the trainer's text as it was.
@@ -126,7 +126,7 @@ describe('the committed sentence encoder (models/ko-sentence-encoder)', () => {
           fingerprintOf(corpus, ids[1], INDEX_DEFAULTS),
         );
       } finally {
-        await other.pipe.dispose();
+        await other.dispose();
       }
     } finally {
       rmSync(copy, { recursive: true, force: true });

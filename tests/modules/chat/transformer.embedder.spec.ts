@@ -1,9 +1,8 @@
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { loadSentenceEncoder, SentenceEncoder } from '../../../src/modules/chat/embedding/sentence-encoder';
 import {
-  loadSentenceEncoder,
-  SentenceEncoder,
   TransformerEmbedder,
   TransformerFactory,
 } from '../../../src/modules/chat/embedding/transformer.embedder';
@@ -28,7 +27,7 @@ describe('transformer sentence encoder (@huggingface/transformers, local files o
     dir = mkdtempSync(path.join(tmpdir(), 'chat-transformer-'));
   }, 120_000);
   afterAll(async () => {
-    await encoder?.pipe.dispose();
+    await encoder?.dispose();
     tiny?.cleanup();
     rmSync(dir, { recursive: true, force: true });
   });

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { AppEnv } from '../../../config/app.config';
 import { loadEnv } from '../../../config/env';
 import { ChatEnv, EMBEDDERS, EmbedderKind } from '../chat.config';
-import { loadSentenceEncoder, SentenceEncoder } from '../embedding/transformer.embedder';
+import { loadSentenceEncoder, SentenceEncoder } from '../embedding/sentence-encoder';
 import { buildRetrieval, Retrieval } from '../retrieval';
 import { embedderFactory, retrievalSettings } from '../retrieval-settings';
 
