@@ -48,6 +48,20 @@ describe('transformer sentence encoder (@huggingface/transformers, local files o
     });
   });
 
+  it('runs in a worker thread with a bounded queue: a flood of batches gets 503s, the rest their vectors', async () => {
+    const results = await Promise.allSettled(
+      Array.from({ length: 400 }, () => encoder.encode(['안녕하세요'])),
+    );
+    const refused = results.filter((r) => r.status === 'rejected');
+    expect(refused.length).toBeGreaterThan(0);
+    for (const r of refused) expect((r.reason as { getStatus(): number }).getStatus()).toBe(503);
+    const done = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    expect(done.length).toBeGreaterThanOrEqual(256);
+    for (const v of done) expect(Array.from(v)).toEqual(Array.from(done[0]));
+    // Served normally again once the flood is through.
+    expect(await encoder.encode(['고마워'])).toHaveLength(tiny.hiddenSize);
+  });
+
   it('normalises messages before encoding them', async () => {
     const embedder = new TransformerEmbedder(encoder);
     const [a, b] = await embedder.embed(['안녕하세요', '안녕하세요!!!!!~~~ ']);
