@@ -1,4 +1,5 @@
 import { ConfigType } from '@nestjs/config';
+import { availableParallelism } from 'node:os';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Max, Min, ValidateIf } from 'class-validator';
 import { defineConfig, EnvBoolean, Expose } from '../../config/env';
 
@@ -14,8 +15,15 @@ export class FacesEnv {
    * system library, slower), or `auto` (native when built, else wasm). Both give the same boxes.
    */
   @Expose() @IsIn(['auto', 'native', 'wasm']) FACES_ENGINE: 'auto' | 'native' | 'wasm' = 'auto';
-  /** Detections running at once (wasm: worker threads of about 130 MB each; native: classifiers). */
-  @Expose() @IsInt() @Min(1) @Max(16) FACES_WORKERS: number = 2;
+  /**
+   * Detections running at once (wasm: worker threads of about 130 MB each; native: classifiers). Default: one
+   * less than the CPUs (1 to 4), so that a flood of mosaics leaves a core to everyone else (chat stays fast);
+   * a native detection already spreads over every core (OpenCV's own threads).
+   */
+  @Expose() @IsInt() @Min(1) @Max(16) FACES_WORKERS: number = Math.min(
+    4,
+    Math.max(1, availableParallelism() - 1),
+  );
   /** Images allowed to wait for a worker; beyond it face and mosaic requests get 429. */
   @Expose() @IsInt() @Min(0) @Max(1000) FACES_MAX_QUEUE: number = 8;
   /**

@@ -1,5 +1,5 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { CASCADE_NAME, cascadeCandidates, findCascade } from '../../../src/modules/faces/cascade-file';
 import { facesConfig, FacesEnv } from '../../../src/modules/faces/faces.config';
@@ -47,7 +47,7 @@ describe('faces configuration', () => {
   it('has the documented defaults', () => {
     expect({ ...loadEnv(FacesEnv, {}) }).toEqual({
       FACES_ENGINE: 'auto',
-      FACES_WORKERS: 2,
+      FACES_WORKERS: Math.min(4, Math.max(1, availableParallelism() - 1)), // one core left to the rest
       FACES_MAX_QUEUE: 8,
       FACES_DETECT_MAX_SIDE: 1024,
       FACES_WORKER_IDLE_MS: 30_000,
