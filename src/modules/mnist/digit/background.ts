@@ -18,14 +18,14 @@ export function flattenBackground(v: Uint8Array, w: number, h: number): Uint8Arr
   const levels = new Float32Array(gx * gy);
   const hist = new Uint32Array(256);
   for (let by = 0; by < gy; by++) {
+    const yEnd = Math.min(h, (by + 1) * block);
     for (let bx = 0; bx < gx; bx++) {
       hist.fill(0);
+      const xEnd = Math.min(w, (bx + 1) * block);
       let count = 0;
-      for (let y = by * block; y < Math.min(h, (by + 1) * block); y++) {
-        for (let x = bx * block; x < Math.min(w, (bx + 1) * block); x++) {
-          hist[v[y * w + x]]++;
-          count++;
-        }
+      for (let y = by * block; y < yEnd; y++) {
+        for (let i = y * w + bx * block, end = y * w + xEnd; i < end; i++) hist[v[i]]++;
+        count += xEnd - bx * block;
       }
       levels[by * gx + bx] = count > 0 ? percentile(hist, 0, 255, 0.2) : 0;
     }
@@ -51,40 +51,57 @@ export function flattenBackground(v: Uint8Array, w: number, h: number): Uint8Arr
     }
   }
   if (hi - lo < FLATTEN_MIN_SPREAD) return v;
+  // Bilinear over the block grid; what depends on x alone is worked out once per column, not per pixel.
+  const cx0 = new Int32Array(w);
+  const cx1 = new Int32Array(w);
+  const cwx = new Float64Array(w);
+  for (let x = 0; x < w; x++) {
+    const fx = clamp((x + 0.5) / block - 0.5, 0, gx - 1);
+    cx0[x] = Math.floor(fx);
+    cx1[x] = Math.min(gx - 1, cx0[x] + 1);
+    cwx[x] = fx - cx0[x];
+  }
+  // Rows between the same two grid rows share their top and bottom interpolations along x.
+  const top = new Float64Array(w);
+  const bottom = new Float64Array(w);
+  let band = -1;
   const out = new Uint8Array(v.length);
   for (let y = 0; y < h; y++) {
     const fy = clamp((y + 0.5) / block - 0.5, 0, gy - 1);
     const y0 = Math.floor(fy);
-    const y1 = Math.min(gy - 1, y0 + 1);
     const wy = fy - y0;
-    for (let x = 0; x < w; x++) {
-      const fx = clamp((x + 0.5) / block - 0.5, 0, gx - 1);
-      const x0 = Math.floor(fx);
-      const x1 = Math.min(gx - 1, x0 + 1);
-      const wx = fx - x0;
-      const top = smooth[y0 * gx + x0] * (1 - wx) + smooth[y0 * gx + x1] * wx;
-      const bottom = smooth[y1 * gx + x0] * (1 - wx) + smooth[y1 * gx + x1] * wx;
-      const bg = top * (1 - wy) + bottom * wy;
-      out[y * w + x] = clamp(Math.round(v[y * w + x] - bg), 0, 255);
+    if (y0 !== band) {
+      band = y0;
+      const r0 = y0 * gx;
+      const r1 = Math.min(gy - 1, y0 + 1) * gx;
+      for (let x = 0; x < w; x++) {
+        const x0 = cx0[x];
+        const x1 = cx1[x];
+        const wx = cwx[x];
+        top[x] = smooth[r0 + x0] * (1 - wx) + smooth[r0 + x1] * wx;
+        bottom[x] = smooth[r1 + x0] * (1 - wx) + smooth[r1 + x1] * wx;
+      }
+    }
+    for (let x = 0, i = y * w; x < w; x++, i++) {
+      const d = Math.round(v[i] - (top[x] * (1 - wy) + bottom[x] * wy));
+      out[i] = d < 0 ? 0 : d > 255 ? 255 : d;
     }
   }
   return out;
 }
 
-export function borderValues(src: Uint8Array, w: number, h: number): Uint8Array {
+/** The median grey level of the image's border ring (4 % of the shorter side, at least one pixel). */
+export function borderMedian(src: Uint8Array, w: number, h: number): number {
   const ring = Math.max(1, Math.round(0.04 * Math.min(w, h)));
-  const out: number[] = [];
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      if (x < ring || y < ring || x >= w - ring || y >= h - ring) out.push(src[y * w + x]);
-      else if (x === ring) x = w - ring - 1; // skip the interior of the row
-    }
-  }
-  return Uint8Array.from(out);
-}
-
-export function median(values: Uint8Array): number {
   const hist = new Uint32Array(256);
-  for (const v of values) hist[v]++;
+  for (let y = 0; y < h; y++) {
+    const row = y * w;
+    if (y < ring || y >= h - ring) {
+      for (let x = 0; x < w; x++) hist[src[row + x]]++;
+      continue;
+    }
+    for (let x = 0; x < Math.min(ring, w); x++) hist[src[row + x]]++;
+    for (let x = Math.max(ring, w - ring); x < w; x++) hist[src[row + x]]++;
+  }
   return percentile(hist, 0, 255, 0.5);
 }

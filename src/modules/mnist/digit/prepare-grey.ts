@@ -1,5 +1,5 @@
 import { UnprocessableEntityException } from '@nestjs/common';
-import { borderValues, flattenBackground, median } from './background';
+import { borderMedian, flattenBackground } from './background';
 import { dilate, maxFilter } from './morphology';
 import { resample } from './resample';
 import { clamp, otsu, percentile, triangle } from './thresholds';
@@ -50,7 +50,7 @@ export function prepareGrey(img: GreyImage): Omit<PreparedDigit, 'workScale'> {
   for (let i = 0; i < n; i++) hist[src[i]]++;
   // Polarity: the background is the border's level; the ink is on the side of the longer tail of the
   // histogram (robust to dim paper, uneven light, and a digit touching an edge).
-  const paper = median(borderValues(src, w, h));
+  const paper = borderMedian(src, w, h);
   const darkTail = paper - percentile(hist, 0, 255, 0.005);
   const lightTail = percentile(hist, 0, 255, 0.995) - paper;
   const inverted = darkTail > lightTail;
@@ -112,49 +112,72 @@ export function prepareGrey(img: GreyImage): Omit<PreparedDigit, 'workScale'> {
   const kept = new Uint8Array(n);
   let keptArea = 0;
   let boundary = 0;
-  for (let i = 0; i < n; i++) {
-    if (keep[labels[i]]) {
+  // The kept components' bounding box: everything below happens near them, so only there.
+  let kx0 = w;
+  let ky0 = h;
+  let kx1 = -1;
+  let ky1 = -1;
+  for (let y = 0, i = 0; y < h; y++) {
+    for (let x = 0; x < w; x++, i++) {
+      if (!keep[labels[i]]) continue;
       kept[i] = 1;
       keptArea++;
+      if (x < kx0) kx0 = x;
+      if (x > kx1) kx1 = x;
+      if (y < ky0) ky0 = y;
+      if (y > ky1) ky1 = y;
     }
   }
-  for (let i = 0; i < n; i++) {
-    if (!kept[i]) continue;
-    const x = i % w;
-    if (
-      x === 0 ||
-      x === w - 1 ||
-      i < w ||
-      i >= n - w ||
-      !kept[i - 1] ||
-      !kept[i + 1] ||
-      !kept[i - w] ||
-      !kept[i + w]
-    )
-      boundary++;
+  if (kx1 < 0) throw noDigit('the marks in it are too small'); // only specks of one pixel
+  for (let y = ky0; y <= ky1; y++) {
+    for (let x = kx0, i = y * w + kx0; x <= kx1; x++, i++) {
+      if (!kept[i]) continue;
+      if (
+        x === 0 ||
+        x === w - 1 ||
+        y === 0 ||
+        y === h - 1 ||
+        !kept[i - 1] ||
+        !kept[i + 1] ||
+        !kept[i - w] ||
+        !kept[i + w]
+      )
+        boundary++;
+    }
   }
 
   // Soft ink: a ramp from just above the background to the ink level keeps the anti-aliased edges; only
   // pixels near the kept components count (so faint noise elsewhere does not).
-  const near = dilate(kept, w, h, 2);
+  const NEAR = 2;
+  const wx0 = Math.max(0, kx0 - NEAR);
+  const wy0 = Math.max(0, ky0 - NEAR);
+  const ww = Math.min(w - 1, kx1 + NEAR) - wx0 + 1;
+  const wh = Math.min(h - 1, ky1 + NEAR) - wy0 + 1;
+  const window = new Uint8Array(ww * wh);
+  for (let y = 0; y < wh; y++)
+    window.set(kept.subarray((wy0 + y) * w + wx0, (wy0 + y) * w + wx0 + ww), y * ww);
+  const near = dilate(window, ww, wh, NEAR);
   const lo = bg + 0.25 * (t - bg);
   const span = Math.max(1, ink - lo);
-  const soft = new Float32Array(n);
+  const soft = new Float32Array(ww * wh); // over the window
   let x0 = w;
   let y0 = h;
   let x1 = -1;
   let y1 = -1;
-  for (let i = 0; i < n; i++) {
-    if (!near[i] || (labels[i] !== 0 && !kept[i])) continue;
-    const s = Math.min(1, (v[i] - lo) / span);
-    if (s <= 0) continue;
-    soft[i] = s * 255;
-    const x = i % w;
-    const y = (i - x) / w;
-    if (x < x0) x0 = x;
-    if (x > x1) x1 = x;
-    if (y < y0) y0 = y;
-    if (y > y1) y1 = y;
+  for (let wy = 0; wy < wh; wy++) {
+    const y = wy0 + wy;
+    for (let wx = 0; wx < ww; wx++) {
+      const x = wx0 + wx;
+      const i = y * w + x;
+      if (!near[wy * ww + wx] || (labels[i] !== 0 && !kept[i])) continue;
+      const s = Math.min(1, (v[i] - lo) / span);
+      if (s <= 0) continue;
+      soft[wy * ww + wx] = s * 255;
+      if (x < x0) x0 = x;
+      if (x > x1) x1 = x;
+      if (y < y0) y0 = y;
+      if (y > y1) y1 = y;
+    }
   }
   const bw = x1 - x0 + 1;
   const bh = y1 - y0 + 1;
@@ -162,7 +185,10 @@ export function prepareGrey(img: GreyImage): Omit<PreparedDigit, 'workScale'> {
     throw noDigit('the marks in it are too small');
 
   let crop: Float32Array = new Float32Array(bw * bh);
-  for (let y = 0; y < bh; y++) crop.set(soft.subarray((y0 + y) * w + x0, (y0 + y) * w + x0 + bw), y * bw);
+  for (let y = 0; y < bh; y++) {
+    const from = (y0 - wy0 + y) * ww + (x0 - wx0);
+    crop.set(soft.subarray(from, from + bw), y * bw);
+  }
 
   // Thin pen strokes first get MNIST's pen width: grey-level dilation by r, the crop growing by r on each
   // side, with r such that the stroke is TARGET_STROKE pixels wide once the longer side is 20 pixels.
