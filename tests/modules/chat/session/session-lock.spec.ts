@@ -164,12 +164,13 @@ describe('Redis session lock (real redis-server, separate connections)', () => {
   });
 
   it("keeps a long holder's lock alive by renewing it", async () => {
-    const one = lock(connect(), { ttlMs: 150 });
-    const two = lock(connect(), { waitMs: 200 });
+    // A TTL with room for a busy machine: renewals come every 200 ms, so the lock survives a 400 ms stall.
+    const one = lock(connect(), { ttlMs: 600 });
+    const two = lock(connect(), { waitMs: 1500 });
     let release!: () => void;
     const held = one.run('long', () => new Promise<void>((r) => (release = r)));
     await sleep(50);
-    // Longer than the TTL: only renewal keeps the lock.
+    // Waiting 2.5 TTLs: only renewal keeps the lock.
     await expect(two.run('long', async () => 'stole it')).rejects.toMatchObject({ status: 429 });
     release();
     await held;
