@@ -77,8 +77,9 @@ export class ImageDecoder {
   /**
    * Proves `data` (already through decode()) decodes whole, at a fraction of a full decode: a small
    * shrink-on-load decode (JPEG DCT scaling, reduced PNG/WebP decode) still reads every compressed byte, so
-   * truncated or corrupt data is refused here (4xx) as a full decode would. Orientation is left out; it
-   * changes no byte that is read.
+   * a truncated file is refused here (4xx) as a full decode would refuse it. Like a full decode, it lets
+   * through some damage inside complete data (libjpeg only warns about corrupt JPEG data). Orientation is
+   * left out; it changes no byte that is read.
    */
   async verify(data: Buffer, format: ImageFormat): Promise<void> {
     if (format === 'bmp') return; // decode() already decoded it whole
