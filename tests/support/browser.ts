@@ -1,7 +1,15 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { AddressInfo, connect, createServer, Server, Socket } from 'node:net';
 import * as path from 'node:path';
-import { Browser, chromium, ConsoleMessage, Page, Request } from 'playwright-core';
+import {
+  Browser,
+  BrowserContext,
+  BrowserContextOptions,
+  chromium,
+  ConsoleMessage,
+  Page,
+  Request,
+} from 'playwright-core';
 
 /** Debian's chromium: Playwright cannot download its own browsers here (no internet). */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -158,4 +166,25 @@ export class TcpRelay {
     this.cut();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
+}
+
+/**
+ * A fresh desktop context (1280×900, reduced motion: no transitions half-way through in screenshots) on
+ * `url`'s page, watched from its first request; `options` add to or override the context's.
+ */
+export async function openPage(
+  browser: Browser,
+  url: string,
+  options: BrowserContextOptions = {},
+): Promise<{ context: BrowserContext; page: Page; watch: PageWatch }> {
+  const context = await browser.newContext({
+    viewport: { width: 1280, height: 900 },
+    reducedMotion: 'reduce',
+    ...options,
+  });
+  const page = await context.newPage();
+  page.setDefaultTimeout(20_000);
+  const watch = watchPage(page, url);
+  await page.goto(`${url}/`);
+  return { context, page, watch };
 }

@@ -7,7 +7,7 @@ import {
   UnsupportedMediaTypeException,
 } from '@nestjs/common';
 import * as bmp from 'bmp-js';
-import sharp, { Metadata, OutputInfo, Sharp } from 'sharp';
+import sharp, { Metadata, OutputInfo, Sharp, SharpOptions } from 'sharp';
 import { AppConfig, appConfig } from '../../config/app.config';
 import { ACCEPTED_IMAGES, ImageFormat, sniffImageFormat } from './image-format';
 
@@ -50,11 +50,10 @@ export class ImageDecoder {
     }
     if (format === 'bmp') return this.decodeBmp(data);
 
-    const options = { limitInputPixels: this.maxPixels, failOn: 'error' as const, pages: 1 };
     let meta: Metadata;
     try {
       // Header only: nothing is decoded yet, so a bomb costs nothing here.
-      meta = await sharp(data, options).metadata();
+      meta = await sharp(data, this.inputOptions()).metadata();
     } catch (err) {
       throw this.explain(err, format);
     }
@@ -69,8 +68,7 @@ export class ImageDecoder {
       hasAlpha: Boolean(meta.hasAlpha),
       pages: meta.pages ?? 1,
     };
-    // ignoreIcc: pixel values as stored, as OpenCV reads them (colour-managed values differ slightly).
-    const image = sharp(data, { ...options, ignoreIcc: true }).rotate();
+    const image = sharp(data, this.inputOptions({ ignoreIcc: true })).rotate();
     return { info, image };
   }
 
@@ -83,12 +81,7 @@ export class ImageDecoder {
    */
   async verify(data: Buffer, format: ImageFormat): Promise<void> {
     if (format === 'bmp') return; // decode() already decoded it whole
-    const image = sharp(data, {
-      limitInputPixels: this.maxPixels,
-      failOn: 'error',
-      pages: 1,
-      ignoreIcc: true,
-    });
+    const image = sharp(data, this.inputOptions({ ignoreIcc: true }));
     await this.toRaw(image.resize(64, 64, { fit: 'inside', withoutEnlargement: true }), format);
   }
 
@@ -99,6 +92,14 @@ export class ImageDecoder {
     } catch (err) {
       throw this.explain(err, format);
     }
+  }
+
+  /**
+   * How untrusted bytes are opened: the explicit pixel cap, failing on damage, the first frame only;
+   * ignoreIcc for pixels: values as stored, as OpenCV reads them (colour-managed values differ slightly).
+   */
+  private inputOptions(extra: SharpOptions = {}): SharpOptions {
+    return { limitInputPixels: this.maxPixels, failOn: 'error', pages: 1, ...extra };
   }
 
   private decodeBmp(data: Buffer): DecodedImage {

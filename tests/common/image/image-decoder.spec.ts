@@ -1,21 +1,11 @@
-import { HttpException } from '@nestjs/common';
 import sharp from 'sharp';
 import { AppConfig } from '../../../src/config/app.config';
 import { ImageDecoder } from '../../../src/common/image/image-decoder';
 import { sniffImageFormat } from '../../../src/common/image/image-format';
 import { bmpOf, pngBomb, solid } from '../../support/images';
+import { refusal } from '../../support/refusal';
 
 const decoder = new ImageDecoder({ IMAGE_MAX_PIXELS: 40_000_000 } as AppConfig);
-
-async function status(p: Promise<unknown>): Promise<[number, string]> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof HttpException) return [e.getStatus(), e.message];
-    throw e;
-  }
-  throw new Error('expected a refusal');
-}
 
 describe('ImageDecoder', () => {
   it('recognises formats by magic bytes, not by name', async () => {
@@ -53,11 +43,11 @@ describe('ImageDecoder', () => {
   });
 
   it('refuses an empty file with 400', async () => {
-    expect((await status(decoder.decode(Buffer.alloc(0))))[0]).toBe(400);
+    expect((await refusal(decoder.decode(Buffer.alloc(0))))[0]).toBe(400);
   });
 
   it('refuses a non-image with 415 naming the accepted formats', async () => {
-    const [code, msg] = await status(decoder.decode(Buffer.from('just some text, honestly')));
+    const [code, msg] = await refusal(decoder.decode(Buffer.from('just some text, honestly')));
     expect(code).toBe(415);
     expect(msg).toContain('PNG, JPEG');
   });
@@ -66,7 +56,7 @@ describe('ImageDecoder', () => {
     const bomb = pngBomb(50000, 50000);
     expect(bomb.length).toBeLessThan(100_000);
     const before = process.memoryUsage().rss;
-    const [code, msg] = await status(decoder.decode(bomb));
+    const [code, msg] = await refusal(decoder.decode(bomb));
     expect(code).toBe(413);
     expect(msg).toMatch(/megapixels/);
     expect(process.memoryUsage().rss - before).toBeLessThan(200 * 1024 * 1024);
@@ -76,7 +66,7 @@ describe('ImageDecoder', () => {
     const jpeg = await solid(64, 64, [10, 200, 30]).jpeg().toBuffer();
     const truncated = jpeg.subarray(0, Math.floor(jpeg.length / 2));
     const full = decoder.decode(truncated).then(({ image, info }) => decoder.toRaw(image, info.format));
-    const [code, msg] = await status(full);
+    const [code, msg] = await refusal(full);
     expect(code).toBe(422);
     expect(msg).toBe('The JPEG image is truncated or corrupt.');
   });

@@ -8,6 +8,7 @@ import { SHARED, startApp, TestApp } from '../../support/app';
 import {
   eventually,
   launchBrowser,
+  openPage,
   PageWatch,
   screenshotPath,
   TcpRelay,
@@ -43,16 +44,8 @@ describe('demo page in chromium', () => {
 
   beforeAll(async () => {
     t = await startApp();
-    // Reduced motion: no transitions half-way through in the screenshots (and that path of the CSS runs).
-    const context = await browser.newContext({
-      viewport: { width: 1280, height: 900 },
-      locale: 'ko-KR',
-      reducedMotion: 'reduce',
-    });
-    page = await context.newPage();
-    page.setDefaultTimeout(20_000);
-    watch = watchPage(page, t.url);
-    await page.goto(`${t.url}/`);
+    // Reduced motion (openPage): no transitions half-way through in the screenshots (and that path of the CSS runs).
+    ({ page, watch } = await openPage(browser, t.url, { locale: 'ko-KR' }));
   }, 120_000);
 
   afterAll(async () => {
@@ -452,14 +445,7 @@ describe('demo chat across a server restart', () => {
   });
 
   it('reconnects by itself and carries on in the same session', async () => {
-    const context = await browser.newContext({
-      viewport: { width: 1280, height: 900 },
-      reducedMotion: 'reduce',
-    });
-    const page = await context.newPage();
-    page.setDefaultTimeout(20_000);
-    const watch = watchPage(page, relay.url);
-    await page.goto(`${relay.url}/`);
+    const { context, page, watch } = await openPage(browser, relay.url);
     const status = page.locator('#chat-status');
     await page.locator('#chat-status[data-state="online"]').waitFor();
     await page.locator('#chat-input').fill('안녕하세요');
@@ -535,14 +521,7 @@ describe('demo chat showing a generated answer', () => {
   });
 
   it('shows the typing indicator, then the answer growing token by token, then its source', async () => {
-    const context = await browser.newContext({
-      viewport: { width: 1280, height: 900 },
-      reducedMotion: 'reduce',
-    });
-    const page = await context.newPage();
-    page.setDefaultTimeout(20_000);
-    const watch = watchPage(page, t.url);
-    await page.goto(`${t.url}/`);
+    const { context, page, watch } = await openPage(browser, t.url);
     await page.locator('#chat-status[data-state="online"]').waitFor();
     // Every state the streaming bubble goes through, as the page renders it.
     await page.evaluate(`(() => {
@@ -592,14 +571,7 @@ describe('demo page when a model and the dataset are missing, with a small uploa
   });
 
   it('says when the model or the data is not ready, or the photo too large, with the server message in small print', async () => {
-    const context = await browser.newContext({
-      viewport: { width: 1280, height: 900 },
-      reducedMotion: 'reduce',
-    });
-    const page = await context.newPage();
-    page.setDefaultTimeout(20_000);
-    const watch = watchPage(page, t.url);
-    await page.goto(`${t.url}/`);
+    const { context, page, watch } = await openPage(browser, t.url);
     // The samples strip cannot load: the dataset is missing.
     const alert = page.locator('#digit-alert[data-status="503"]');
     await alert.waitFor();

@@ -1,4 +1,3 @@
-import { HttpException } from '@nestjs/common';
 import sharp from 'sharp';
 import { ImageDecoder } from '../../../src/common/image/image-decoder';
 import { AppConfig } from '../../../src/config/app.config';
@@ -10,6 +9,7 @@ import { MnistClassifier, toFloat } from '../../../src/modules/mnist/mnist-class
 import { MnistSet } from '../../../src/modules/mnist/idx';
 import { ModelMissingError } from '../../../src/modules/models/model-registry';
 import { solid } from '../../support/images';
+import { refusal } from '../../support/refusal';
 import {
   digitAnimatedGif,
   digitCmykJpeg,
@@ -23,16 +23,6 @@ import {
 } from '../../support/mnist-fixtures';
 
 const preprocessor = new DigitPreprocessor(new ImageDecoder({ IMAGE_MAX_PIXELS: 40_000_000 } as AppConfig));
-
-async function refusal(p: Promise<unknown>): Promise<[number, string]> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof HttpException) return [e.getStatus(), e.message];
-    throw e;
-  }
-  throw new Error('expected a refusal');
-}
 
 describe('MnistClassifier (onnxruntime, the trained model)', () => {
   let set: MnistSet;
