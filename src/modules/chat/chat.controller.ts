@@ -90,7 +90,8 @@ export class ChatController {
   })
   @ApiServiceUnavailableResponse({
     type: ErrorResponseDto,
-    description: 'The chat index (or the generator) is still loading',
+    description:
+      'The chat index (or the generator) is still loading, or the sentence encoder has 256 messages waiting',
   })
   async message(@Body() body: ChatRequestDto, @Res({ passthrough: true }) res: Response): Promise<ChatReply> {
     const gone = clientGone(res);
