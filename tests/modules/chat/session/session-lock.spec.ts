@@ -140,7 +140,8 @@ describe('Redis session lock (real redis-server, separate connections)', () => {
       await new Promise<void>((r) => (release = r));
       events.push('first out');
     });
-    await sleep(20);
+    // The second asks only once the first holds the lock (a fixed pause lost the race on a busy machine).
+    while (!events.includes('first in')) await sleep(5);
     const second = two.run('order', async () => {
       events.push('second in');
     });
@@ -167,9 +168,9 @@ describe('Redis session lock (real redis-server, separate connections)', () => {
     // A TTL with room for a busy machine: renewals come every 200 ms, so the lock survives a 400 ms stall.
     const one = lock(connect(), { ttlMs: 600 });
     const two = lock(connect(), { waitMs: 1500 });
-    let release!: () => void;
+    let release: (() => void) | undefined;
     const held = one.run('long', () => new Promise<void>((r) => (release = r)));
-    await sleep(50);
+    while (!release) await sleep(5); // the first holds the lock
     // Waiting 2.5 TTLs: only renewal keeps the lock.
     await expect(two.run('long', async () => 'stole it')).rejects.toMatchObject({ status: 429 });
     release();
