@@ -125,6 +125,8 @@ export class ModelHandle<T> {
   }
 
   async dispose(): Promise<void> {
+    // A shutdown during a load releases what the load brings (its worker pool would otherwise live on).
+    await this.loading;
     const model = this.model;
     this.model = undefined;
     if (this.status === 'ready') this.status = 'loading';

@@ -3,6 +3,23 @@ import { ModelMissingError, ModelRegistry } from '../../../src/modules/models/mo
 import { readyBanner } from '../../../src/banner';
 
 describe('ModelRegistry', () => {
+  it('a shutdown during a load disposes of the model once the load is over', async () => {
+    const registry = new ModelRegistry(new MetricsService());
+    const disposed: string[] = [];
+    const handle = registry.register({
+      name: 'slow',
+      task: 'test',
+      required: false,
+      load: () => new Promise<string>((r) => setTimeout(() => r('the model'), 50)),
+      dispose: (m) => void disposed.push(m),
+    });
+    registry.onApplicationBootstrap();
+    expect(handle.status).toBe('loading');
+    await registry.onApplicationShutdown();
+    expect(disposed).toEqual(['the model']);
+    expect(() => handle.get()).toThrow();
+  });
+
   it('settled() waits for the first loads and never loads a model again', async () => {
     const registry = new ModelRegistry(new MetricsService());
     let loads = 0;
