@@ -182,9 +182,9 @@ describe('Redis session lock (real redis-server, separate connections)', () => {
     const doomed = connect();
     const one = lock(doomed, { ttlMs: 300 });
     const two = lock(connect(), { ttlMs: 5000 });
-    let finishDead!: () => void;
+    let finishDead: (() => void) | undefined;
     const dead = one.run('crash', () => new Promise<void>((r) => (finishDead = r)));
-    await sleep(30);
+    while (!finishDead) await sleep(5); // the doomed holder has the lock
     expect(redis.cli('EXISTS', 'test:lock:crash')).toBe('1');
     doomed.disconnect(); // the holder's process is gone: no more renewal, no release
     const diedAt = Date.now();
@@ -211,9 +211,9 @@ describe('Redis session lock (real redis-server, separate connections)', () => {
   it('stops waiting with 429 after the wait bound', async () => {
     const one = lock(connect());
     const two = lock(connect(), { waitMs: 150 });
-    let release!: () => void;
+    let release: (() => void) | undefined;
     const held = one.run('busy', () => new Promise<void>((r) => (release = r)));
-    await sleep(20);
+    while (!release) await sleep(5); // the first holds the lock
     const started = Date.now();
     await expect(two.run('busy', async () => 'never')).rejects.toMatchObject({ status: 429 });
     expect(Date.now() - started).toBeGreaterThanOrEqual(140);
