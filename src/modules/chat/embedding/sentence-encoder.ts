@@ -107,6 +107,9 @@ export async function loadSentenceEncoder(modelsDir: string, name: string): Prom
         throw err;
       }
     },
-    dispose: () => pool.destroy(),
+    dispose: async () => {
+      await run({ kind: 'release' }).catch(() => undefined);
+      await pool.destroy();
+    },
   };
 }

@@ -11,7 +11,7 @@ export interface EncoderWorkerInit {
   model: string;
 }
 
-export type EncoderTask = { kind: 'load' } | { kind: 'encode'; texts: string[] };
+export type EncoderTask = { kind: 'load' } | { kind: 'encode'; texts: string[] } | { kind: 'release' };
 
 const init = workerData as EncoderWorkerInit;
 let loaded: Promise<FeatureExtractionPipeline> | undefined;
@@ -40,6 +40,13 @@ async function encode(pipe: FeatureExtractionPipeline, texts: string[]): Promise
 }
 
 export default async function run(task: EncoderTask): Promise<unknown> {
+  if (task.kind === 'release') {
+    // The ONNX session is released here, on its own thread, before the pool terminates the thread.
+    const pipe = await loaded?.catch(() => undefined);
+    loaded = undefined;
+    await pipe?.dispose();
+    return null;
+  }
   const pipe = await (loaded ??= load());
   if (task.kind === 'load') {
     const probe = await encode(pipe, ['안녕하세요']);
