@@ -1,4 +1,4 @@
-/** Tests boot the real application and real engines; see tests/README.md. */
+/** Tests boot the real application and real engines; see ARCHITECTURE.md ("Tests") and scripts/test.sh. */
 module.exports = {
   rootDir: '.',
   testEnvironment: '<rootDir>/tests/support/node-environment.js',
