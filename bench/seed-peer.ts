@@ -2,7 +2,7 @@
  * The seed routes against the original FastAPI router (bench/seed_peer.py: FastAPI 0.92 + uvicorn, Debian's
  * python3-fastapi, python3-uvicorn, python3-multipart, python3-opencv), on the same files in the same run.
  *
- *   npx ts-node --transpile-only bench/seed-peer.ts [requests per size = 30]
+ *   npx ts-node --transpile-only bench/seed-peer.ts [requests per size = 30] [routes = mosaic,upload]
  *
  * Ours is the built server (`npm run build`) as `npm start` runs it. One Node client sends the same requests
  * to both, one at a time and alternating, so both see the same machine; each time is a whole request (connect,
@@ -117,6 +117,7 @@ async function sideBySide(
 
 async function main(): Promise<void> {
   const n = Number(process.argv[2] ?? 30);
+  const routes = (process.argv[3] ?? 'mosaic,upload').split(',');
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-seed-'));
   const photo = path.join(FACES, 'obama_and_biden.jpg');
   const files: [string, Buffer, string, string][] = [
@@ -150,12 +151,20 @@ async function main(): Promise<void> {
       await upload(ours.url, bytes, f, type);
       await upload(original.url, bytes, f, type);
     }
-    const [mo, mp] = await sideBySide(
-      Math.max(5, Math.round(n / 3)),
-      () => mosaic(ours.url),
-      () => mosaic(original.url),
-    );
-    row('GET /mosaic', '10 photos', mo, mp);
+    if (routes.includes('mosaic')) {
+      const [mo, mp] = await sideBySide(
+        Math.max(5, Math.round(n / 3)),
+        () => mosaic(ours.url),
+        () => mosaic(original.url),
+      );
+      row('GET /mosaic', '10 photos', mo, mp);
+    }
+    if (routes.includes('upload')) await uploads();
+  } finally {
+    await Promise.all([ours.stop(), original.stop()]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  async function uploads(): Promise<void> {
     for (const [size, bytes, name, type] of files) {
       let k = 0;
       // A new name each time: the original would overwrite one file, ours stores every upload anyway.
@@ -184,9 +193,6 @@ async function main(): Promise<void> {
       () => upload(original.url, digit, `again-${k++}.png`, type),
     );
     row('POST /upload', `28×28 PNG, ${STORED} more already stored`, o, p);
-  } finally {
-    await Promise.all([ours.stop(), original.stop()]);
-    rmSync(dir, { recursive: true, force: true });
   }
   console.log(`\n${n} requests per size after ${WARMUP} warm-ups, one at a time, alternating; times in ms\n`);
   console.log('| route | input | original p50 | original p90 | ours p50 | ours p90 | ours / original |');

@@ -61,7 +61,7 @@ export class UploadsController {
     summary: 'Store an image',
     description:
       'Multipart form with the image in the field `file`. Only images are accepted, recognised by their content ' +
-      '(not the name or Content-Type) and decoded whole (shrink-on-load: every compressed byte is read, so a truncated file is refused); the file is stored under a server-generated id and the ' +
+      '(not the name or Content-Type) and checked whole (every segment or chunk up to the end marker, PNG CRCs: a truncated or damaged file is refused); the file is stored under a server-generated id and the ' +
       'client name is kept only as metadata. Every upload is its own (own id, name and file): the same bytes ' +
       'uploaded again are stored again, with `duplicate: true` saying so; deleting one upload never removes another.',
   })

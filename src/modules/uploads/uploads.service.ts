@@ -21,8 +21,8 @@ export interface UploadFile {
 }
 
 /**
- * Accepts images into the UploadStore: only real images (magic bytes, header within the pixel cap, a full
- * decode that succeeds), each stored as its own upload under a server-generated id.
+ * Accepts images into the UploadStore: only real images (magic bytes, header within the pixel cap, a whole
+ * file by its structure), each stored as its own upload under a server-generated id.
  */
 @Injectable()
 export class UploadsService implements OnModuleInit {
@@ -39,8 +39,8 @@ export class UploadsService implements OnModuleInit {
   async upload(file: UploadedImage): Promise<UploadResponseDto> {
     // The header: magic bytes, format and the pixel cap, before anything is decoded.
     const { info } = await this.decoder.decode(file.buffer);
-    // A complete (small, shrink-on-load) decode, while the store writes: a truncated or corrupt image is
-    // refused now, and the store keeps nothing of it.
+    // The whole file's structure (a small decode for TIFF), while the store writes: a truncated or corrupt
+    // image is refused now, and the store keeps nothing of it.
     const valid = this.decoder.verify(file.buffer, info.format);
     const { record, duplicate } = await this.store.save(
       file.buffer,

@@ -164,6 +164,12 @@ describe('uploads (real app, real files)', () => {
     expect(res.body.message).toBe('The JPEG image is truncated or corrupt.');
     const png = await solid(64, 64, [200, 10, 10]).png().toBuffer();
     await post(png.subarray(0, png.length - 30), 'half.png').expect(422);
+    const damaged = Buffer.from(png);
+    damaged[png.length - 20] ^= 0xff; // inside the last IDAT, whose CRC then fails
+    await post(damaged, 'damaged.png').expect(422);
+    const tiff = await solid(64, 64, [10, 10, 200]).tiff({ compression: 'lzw' }).toBuffer();
+    const cut = await post(tiff.subarray(0, Math.floor(tiff.length / 2)), 'half.tiff').expect(422);
+    expect(cut.body.message).toBe('The TIFF image is truncated or corrupt.');
     expect(stored()).toEqual([]);
   });
 
