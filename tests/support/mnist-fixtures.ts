@@ -111,18 +111,16 @@ export async function styled(set: MnistSet, index: number, style: Style): Promis
       .removeAlpha()
       .raw()
       .toBuffer();
-    const noise = await sharp({
-      create: {
-        width: w,
-        height: h,
-        channels: 3,
-        background: '#808080',
-        noise: { type: 'gaussian', mean: 128, sigma: 24 },
-      },
-    })
-      .png()
-      .toBuffer();
-    img = raw(lit, w, h, 3).composite([{ input: noise, blend: 'overlay' }]);
+    // Gaussian noise (mean 128, sigma 24) from the seeded generator, so that a fixture is the same every
+    // time (libvips' own noise is unseeded).
+    const noise = Buffer.alloc(w * h * 3);
+    for (let i = 0; i < noise.length; i++) {
+      const g = Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
+      noise[i] = Math.max(0, Math.min(255, Math.round(128 + 24 * g)));
+    }
+    img = raw(lit, w, h, 3).composite([
+      { input: noise, raw: { width: w, height: h, channels: 3 }, blend: 'overlay' },
+    ]);
     return img.jpeg({ quality: 80 }).toBuffer();
   }
   if (style === 'jpeg') return img.jpeg({ quality: 55 }).toBuffer();

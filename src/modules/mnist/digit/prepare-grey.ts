@@ -54,12 +54,20 @@ export function prepareGrey(img: GreyImage): Omit<PreparedDigit, 'workScale'> {
   const darkTail = paper - percentile(hist, 0, 255, 0.005);
   const lightTail = percentile(hist, 0, 255, 0.995) - paper;
   const inverted = darkTail > lightTail;
-  let v: Uint8Array = new Uint8Array(n);
-  if (inverted) for (let i = 0; i < n; i++) v[i] = 255 - src[i];
-  else v.set(src);
-  v = flattenBackground(v, w, h);
-  const vh = new Uint32Array(256);
-  for (let i = 0; i < n; i++) vh[v[i]]++;
+  // v is only read from here on: no copy unless it is inverted.
+  let v: Uint8Array = src;
+  if (inverted) {
+    v = new Uint8Array(n);
+    for (let i = 0; i < n; i++) v[i] = 255 - src[i];
+  }
+  // The levels of v: those of the source (reversed when inverted), unless the background is flattened.
+  const flat = flattenBackground(v, w, h);
+  let vh = inverted ? hist.reverse() : hist;
+  if (flat !== v) {
+    v = flat;
+    vh = new Uint32Array(256);
+    for (let i = 0; i < n; i++) vh[v[i]]++;
+  }
   // Ink is v > t. Otsu separates well-balanced classes (a drawing, an MNIST crop); the triangle method
   // finds a thin digit's small tail next to a big, noisy paper peak, where Otsu splits the paper instead.
   const t = Math.max(otsu(vh, n), triangle(vh));
@@ -77,12 +85,18 @@ export function prepareGrey(img: GreyImage): Omit<PreparedDigit, 'workScale'> {
   // Connected components (8-neighbourhood) of the ink; keep the digit, drop specks.
   const labels = new Int32Array(n);
   const areas = [0];
+  // Each component's bounding box, [x0, y0, x1, y1] from index 4·id.
+  const boxes = [0, 0, 0, 0];
   const stack = new Int32Array(n);
   for (let start = 0; start < n; start++) {
     if (v[start] <= t || labels[start] !== 0) continue;
     const id = areas.length;
     let area = 0;
     let top = 0;
+    let bx0 = w;
+    let by0 = h;
+    let bx1 = -1;
+    let by1 = -1;
     stack[top++] = start;
     labels[start] = id;
     while (top > 0) {
@@ -90,6 +104,10 @@ export function prepareGrey(img: GreyImage): Omit<PreparedDigit, 'workScale'> {
       area++;
       const px = p % w;
       const py = (p - px) / w;
+      if (px < bx0) bx0 = px;
+      if (px > bx1) bx1 = px;
+      if (py < by0) by0 = py;
+      if (py > by1) by1 = py;
       for (let dy = -1; dy <= 1; dy++) {
         const y = py + dy;
         if (y < 0 || y >= h) continue;
@@ -105,30 +123,31 @@ export function prepareGrey(img: GreyImage): Omit<PreparedDigit, 'workScale'> {
       }
     }
     areas.push(area);
+    boxes.push(bx0, by0, bx1, by1);
   }
   let largest = 0;
   for (const a of areas) largest = Math.max(largest, a);
   const keep = areas.map((a, i) => i > 0 && a >= Math.max(2, SPECK_FRACTION * largest));
-  const kept = new Uint8Array(n);
-  let keptArea = 0;
-  let boundary = 0;
   // The kept components' bounding box: everything below happens near them, so only there.
   let kx0 = w;
   let ky0 = h;
   let kx1 = -1;
   let ky1 = -1;
-  for (let y = 0, i = 0; y < h; y++) {
-    for (let x = 0; x < w; x++, i++) {
-      if (!keep[labels[i]]) continue;
-      kept[i] = 1;
-      keptArea++;
-      if (x < kx0) kx0 = x;
-      if (x > kx1) kx1 = x;
-      if (y < ky0) ky0 = y;
-      if (y > ky1) ky1 = y;
-    }
+  let keptArea = 0;
+  for (let id = 1; id < areas.length; id++) {
+    if (!keep[id]) continue;
+    keptArea += areas[id];
+    kx0 = Math.min(kx0, boxes[4 * id]);
+    ky0 = Math.min(ky0, boxes[4 * id + 1]);
+    kx1 = Math.max(kx1, boxes[4 * id + 2]);
+    ky1 = Math.max(ky1, boxes[4 * id + 3]);
   }
   if (kx1 < 0) throw noDigit('the marks in it are too small'); // only specks of one pixel
+  const kept = new Uint8Array(n);
+  let boundary = 0;
+  for (let y = ky0; y <= ky1; y++) {
+    for (let i = y * w + kx0, end = y * w + kx1; i <= end; i++) if (keep[labels[i]]) kept[i] = 1;
+  }
   for (let y = ky0; y <= ky1; y++) {
     for (let x = kx0, i = y * w + kx0; x <= kx1; x++, i++) {
       if (!kept[i]) continue;
