@@ -7,7 +7,8 @@
  * The server runs in a child process (this script with --serve), so the load generator does not share its
  * event loop. The server is the real chat module (FAISS index, normaliser, sessions, rate limiter disabled)
  * plus a tiny bench module with `POST /bench/constant` and a `/bench` namespace whose `ping` answers a
- * constant. Chat environment variables pass through (e.g. CHAT_CORPUS_FILES to bench with ChatbotData).
+ * constant. Chat environment variables pass through (e.g. CHAT_CORPUS_FILES to bench with ChatbotData, or
+ * CHAT_RETRIEVAL_CACHE=0 to embed and search every message, repeated or not).
  * Prints a markdown table; "vs baseline" = chat req/s ÷ constant req/s.
  */
 import { Body, Controller, HttpCode, Module, Post } from '@nestjs/common';
@@ -56,13 +57,36 @@ class ConstantGateway {
 })
 class BenchModule {}
 
-async function http(url: string, route: string, bodies: string[], seconds: number): Promise<Row> {
+/**
+ * `bodies` in turn (each connection goes through them from the first), or with `unique` each request's
+ * message made new (a counter shared by the connections, appended in invisible characters), so that no message
+ * text is ever repeated.
+ */
+async function http(
+  url: string,
+  route: string,
+  bodies: string[],
+  seconds: number,
+  unique = false,
+): Promise<Row> {
+  // Built before the run (not per request), so the load generator's own work stays about the same.
+  const messages = bodies.map((b) => (JSON.parse(b) as { message: string }).message);
+  let n = 0;
+  const fresh = (req: object) => {
+    const k = n++;
+    // k in 17 invisible characters (ZWSP for 0, ZWNJ for 1): the normaliser drops them, so the embedder
+    // sees the eval question itself (same answers), while the text, the cache's key, is new each time.
+    const bits = [...k.toString(2).padStart(17, '0')].map((b) => (b === '0' ? '\u200b' : '\u200c'));
+    return { ...req, body: JSON.stringify({ message: `${messages[k % messages.length]}${bits.join('')}` }) };
+  };
   const opts = {
     url: `${url}${route}`,
     connections: 10,
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    requests: bodies.map((body) => ({ method: 'POST', body })),
+    requests: unique
+      ? [{ method: 'POST', setupRequest: fresh }]
+      : bodies.map((body) => ({ method: 'POST', body })),
   };
   await autocannon({ ...opts, duration: 1 }); // warm-up
   const r = await autocannon({ ...opts, duration: seconds });
@@ -151,6 +175,12 @@ async function main(): Promise<void> {
     rows.push([
       `HTTP \`POST /chat\`, the ${varied.length} eval questions in turn`,
       await http(url, '/chat', varied, seconds),
+      constant,
+    ]);
+    // The cases above repeat their messages, which CHAT_RETRIEVAL_CACHE remembers; here none repeats.
+    rows.push([
+      `HTTP \`POST /chat\`, the eval questions, no text twice (a counter in invisible characters: no cache hit)`,
+      await http(url, '/chat', varied, seconds, true),
       constant,
     ]);
     const ping = await sockets(url, '/bench', 'ping', [{ text: '안녕하세요' }], clients, seconds);

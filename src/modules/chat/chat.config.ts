@@ -68,6 +68,11 @@ export class ChatEnv {
   @Expose() @IsInt() @Min(1) @Max(1_000_000) CHAT_IVF_NPROBE: number = 16;
   /** Nearest questions looked at per message. */
   @Expose() @IsInt() @Min(1) @Max(100) CHAT_TOP_K: number = 5;
+  /**
+   * Messages (exact text) whose retrieval result is remembered, least recently used dropped first: the same
+   * greeting or question again skips the encoder and the search. Cleared by a corpus reload; 0: off.
+   */
+  @Expose() @IsInt() @Min(0) @Max(1_000_000) CHAT_RETRIEVAL_CACHE: number = 1000;
   /** Cosine similarity a match needs to be answered from the corpus; unset: the embedder's calibration. */
   @Expose() @IsOptional() @IsNumber() @Min(-1) @Max(1) CHAT_MIN_SCORE?: number;
   /** How much closer than the nearest out-of-scope request a match must be; unset: the calibration. */

@@ -28,6 +28,7 @@ export function retrievalSettings(app: AppConfig, chat: ChatConfig): RetrievalSe
         ? path.resolve(corpusDir, chat.CHAT_OUT_OF_SCOPE_FILE)
         : undefined,
     indexDir: chat.CHAT_INDEX_DIR ? path.resolve(chat.CHAT_INDEX_DIR) : path.join(corpusDir, '.index'),
+    cacheSize: chat.CHAT_RETRIEVAL_CACHE,
     index,
   };
 }

@@ -1,4 +1,5 @@
 import { writeFileAtomic } from '../../common/fs/atomic-write';
+import { LRUCache } from 'lru-cache';
 import { createHash } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -29,6 +30,8 @@ export interface RetrievalSettings {
   outOfScopeFile?: string;
   indexDir: string;
   index: IndexOptions;
+  /** Messages whose inspection each generation remembers (CHAT_RETRIEVAL_CACHE; 0: none). */
+  cacheSize?: number;
 }
 
 interface IndexMetadata {
@@ -66,6 +69,11 @@ export class Retrieval {
   private readonly intentCounts = new Map<string, number>();
   /** Row of each file's first entry. */
   private readonly offsets: number[];
+  /**
+   * What inspect() found for the messages seen lately (by exact text and k): a greeting or a frequent question
+   * skips the encoder and the search. Bounded; it lives and dies with this generation of the corpus.
+   */
+  private readonly recent?: LRUCache<string, Promise<Inspection>>;
 
   constructor(
     readonly corpus: Corpus,
@@ -77,7 +85,10 @@ export class Retrieval {
     readonly origin: 'built' | 'loaded',
     readonly loadMs: number,
     readonly outOfScope?: OutOfScopeSet,
+    /** Messages whose inspection is remembered (0: none). */
+    cacheSize = 0,
   ) {
+    if (cacheSize > 0) this.recent = new LRUCache({ max: cacheSize });
     if (shards.length !== corpus.files.length) throw new Error('one index per corpus file is expected');
     let offset = 0;
     this.offsets = corpus.files.map((f) => ((offset += f.entries.length), offset - f.entries.length));
@@ -108,8 +119,23 @@ export class Retrieval {
     return (await this.inspect(message, k)).hits;
   }
 
-  /** search() plus the nearest out-of-scope anchor, from one embedding of the message. */
-  async inspect(message: string, k: number): Promise<Inspection> {
+  /**
+   * search() plus the nearest out-of-scope anchor, from one embedding of the message. The same message asked
+   * again (or while its first inspection is under way) shares that inspection; the result is read-only.
+   */
+  inspect(message: string, k: number): Promise<Inspection> {
+    if (!this.recent) return this.look(message, k);
+    const key = `${k}\u0000${message}`;
+    const known = this.recent.get(key);
+    if (known) return known;
+    const fresh = this.look(message, k);
+    this.recent.set(key, fresh);
+    // A failure (the encoder's queue full, a shutdown) is not remembered.
+    fresh.catch(() => this.recent?.get(key) === fresh && this.recent.delete(key));
+    return fresh;
+  }
+
+  private async look(message: string, k: number): Promise<Inspection> {
     const [vector] = await this.embedder.embed([message]);
     const hits: RetrievalHit[] = [];
     this.shards.forEach((shard, f) => {
@@ -226,7 +252,16 @@ export async function buildRetrieval(
     },
   );
   if (saved)
-    return new Retrieval(corpus, saved.embedder, saved.shards, fingerprint, 'loaded', elapsed(), saved.oos);
+    return new Retrieval(
+      corpus,
+      saved.embedder,
+      saved.shards,
+      fingerprint,
+      'loaded',
+      elapsed(),
+      saved.oos,
+      settings.cacheSize,
+    );
 
   // IDF (for the hashed embedder) is fitted on every question the service knows.
   const embedder = await factory.fit(corpus.entries.map((e) => e.q));
@@ -253,7 +288,16 @@ export async function buildRetrieval(
     );
     oos = { file: oosFile, index };
   }
-  const retrieval = new Retrieval(corpus, embedder, shards, fingerprint, 'built', elapsed(), oos);
+  const retrieval = new Retrieval(
+    corpus,
+    embedder,
+    shards,
+    fingerprint,
+    'built',
+    elapsed(),
+    oos,
+    settings.cacheSize,
+  );
   try {
     await save(base, retrieval, settings.index);
   } catch (err) {

@@ -221,4 +221,54 @@ describe('retrieval: corpus + embedder + persisted FAISS index', () => {
     expect(plain.entry.source).toBe('ChatbotData.csv');
     expect(ranked.entry).toMatchObject({ source: 'ko-smalltalk.jsonl', intent: 'meal' });
   });
+  it('remembers recent inspections (CHAT_RETRIEVAL_CACHE): the same message skips the embedder, bounded, failures forgotten', async () => {
+    /** The real hashed embedder, counting its calls on messages and failing on demand. */
+    let calls = 0;
+    let fail = false;
+    const counting = (e: Embedder): Embedder => ({
+      id: e.id,
+      dim: e.dim,
+      state: e.state?.bind(e),
+      describe: () => e.describe(),
+      embed: async (texts) => {
+        if (texts.length === 1) calls++;
+        if (fail) throw new Error('encoder queue full');
+        return e.embed(texts);
+      },
+    });
+    const inner = new HashedNgramFactory();
+    const factory: EmbedderFactory = {
+      id: inner.id,
+      fit: async (t) => counting(await inner.fit(t)),
+      restore: async (s) => counting(await inner.restore(s)),
+    };
+    const r = await buildRetrieval({ ...settings(), cacheSize: 2 }, factory);
+    const first = await r.inspect('안녕하세요', 5);
+    expect(first.hits[0].entry.intent).toBe('greeting');
+    calls = 0;
+    expect(await r.inspect('안녕하세요', 5)).toBe(first);
+    expect(calls).toBe(0);
+    // Another k is another question; two at once share one embedding.
+    const [a, b] = await Promise.all([r.inspect('고마워요', 3), r.inspect('고마워요', 3)]);
+    expect(a).toBe(b);
+    expect(calls).toBe(1);
+    // Bounded: a third message pushes out the least recently used ("안녕하세요").
+    await r.inspect('잘 가요', 5);
+    calls = 0;
+    await r.inspect('안녕하세요', 5);
+    expect(calls).toBe(1);
+    // A failed inspection is not remembered: the next try embeds again and succeeds.
+    fail = true;
+    await expect(r.inspect('배고파요', 5)).rejects.toThrow('encoder queue full');
+    fail = false;
+    calls = 0;
+    expect((await r.inspect('배고파요', 5)).hits.length).toBeGreaterThan(0);
+    expect(calls).toBe(1);
+    // Off (0): every call embeds.
+    const off = await buildRetrieval({ ...settings(), cacheSize: 0 }, factory);
+    calls = 0;
+    await off.inspect('안녕하세요', 5);
+    await off.inspect('안녕하세요', 5);
+    expect(calls).toBe(2);
+  });
 });

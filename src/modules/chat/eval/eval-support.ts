@@ -48,6 +48,8 @@ export async function retrievalFor(ctx: EvalContext, kind: EmbedderKind): Promis
     ...ctx.chat,
     CHAT_EMBEDDER: kind,
     CHAT_INDEX_DIR: mkdtempSync(path.join(tmpdir(), 'chat-eval-')),
+    // Every question is embedded and searched (the times are those of a new message).
+    CHAT_RETRIEVAL_CACHE: 0,
   };
   return buildRetrieval(retrievalSettings(ctx.app, chat), embedderFactory(chat, ctx.encoder), (m) =>
     console.error(m),
