@@ -89,6 +89,16 @@ async function upload(url: string, bytes: Buffer, name: string, type: string): P
   return ms;
 }
 
+/** A route that does nothing: ours `GET /health/live`, the original's `GET /openapi.json` (cached by FastAPI). */
+async function floor(url: string, route: string): Promise<number> {
+  const t0 = performance.now();
+  const res = await fetch(`${url}${route}`);
+  await res.arrayBuffer();
+  const ms = performance.now() - t0;
+  if (res.status !== 200) throw new Error(`${url}${route} answered ${res.status}`);
+  return ms;
+}
+
 async function mosaic(url: string): Promise<number> {
   const t0 = performance.now();
   const res = await fetch(`${url}/mosaic`);
@@ -165,6 +175,13 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
   async function uploads(): Promise<void> {
+    // How much of a ratio is the HTTP stack alone: a route that does nothing, on each.
+    const [fo, fp] = await sideBySide(
+      n,
+      () => floor(ours.url, '/health/live'),
+      () => floor(original.url, '/openapi.json'),
+    );
+    row('GET (nothing to do)', 'ours /health/live, original /openapi.json', fo, fp);
     for (const [size, bytes, name, type] of files) {
       let k = 0;
       // A new name each time: the original would overwrite one file, ours stores every upload anyway.
