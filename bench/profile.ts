@@ -10,7 +10,6 @@
  * called it (the FAISS search in `search`, onnxruntime's run in its backend); work on other threads (libvips, the
  * encoder's worker, libuv's pool) is not in the main thread's profile. LOG_LEVEL defaults to info, as served.
  */
-import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +18,11 @@ import { HELD_OUT, mnistPng, styled, trainSet } from '../tests/support/mnist-fix
 import { freePort } from '../tests/support/ports';
 
 const ROOT = path.resolve(__dirname, '..');
+const autocannon = require('autocannon') as (opts: Record<string, unknown>) => Promise<{
+  requests: { average: number };
+  latency: { p50: number };
+  non2xx: number;
+}>;
 
 interface ProfileNode {
   id: number;

@@ -1,12 +1,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import sharp from 'sharp';
+import sharp, { CreateRaw, Sharp } from 'sharp';
 import { ImageFormat, sniffImageFormat } from '../../../src/common/image/image-format';
 import { checkStructure } from '../../../src/common/image/image-structure';
 import { FACES_DIR } from '../../support/faces-fixtures';
 
 /** A noisy picture, so that the compressed data is not trivially short. */
-function noise(width: number, height: number, seed = 1): sharp.Sharp {
+function noise(width: number, height: number, seed = 1): Sharp {
   const px = Buffer.alloc(width * height * 3);
   let s = seed;
   for (let i = 0; i < px.length; i++) {
@@ -18,7 +18,7 @@ function noise(width: number, height: number, seed = 1): sharp.Sharp {
 
 async function samples(): Promise<[string, Buffer][]> {
   const animated = sharp(Buffer.concat([0, 1, 2].map((k) => Buffer.alloc(24 * 16 * 4, 60 * k + 20))), {
-    raw: { width: 24, height: 48, channels: 4, pageHeight: 16 } as sharp.CreateRaw,
+    raw: { width: 24, height: 48, channels: 4, pageHeight: 16 } as CreateRaw,
   });
   return [
     ['baseline JPEG', await noise(120, 80).jpeg().toBuffer()],
