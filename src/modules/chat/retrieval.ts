@@ -54,7 +54,7 @@ export interface OutOfScopeSet {
 
 /** What the policy looks at for one message: the corpus matches and the nearest out-of-scope anchor. */
 export interface Inspection {
-  hits: RetrievalHit[];
+  readonly hits: readonly RetrievalHit[];
   outOfScope?: OutOfScopeHit;
 }
 
@@ -115,7 +115,7 @@ export class Retrieval {
    * The k questions nearest to the message in each corpus file, best first; equal scores favour the earlier
    * file.
    */
-  async search(message: string, k: number): Promise<RetrievalHit[]> {
+  async search(message: string, k: number): Promise<readonly RetrievalHit[]> {
     return (await this.inspect(message, k)).hits;
   }
 
