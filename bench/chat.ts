@@ -69,7 +69,7 @@ async function http(
   seconds: number,
   unique = false,
 ): Promise<Row> {
-  // Built before the run (not per request), so the load generator's own work stays about the same.
+  // The questions are parsed once; a request only adds its counter, so the load generator's work stays small.
   const messages = bodies.map((b) => (JSON.parse(b) as { message: string }).message);
   let n = 0;
   const fresh = (req: object) => {
