@@ -29,7 +29,8 @@ interface Entry {
  * the image before its sidecar, so a crash or a failed write never leaves a half file under a real name;
  * leftovers are removed by init(). What survives a crash: after the process dies (SIGKILL, OOM), every upload
  * that was answered is whole and listed, and nothing else is; there is no fsync, so after a power loss the
- * last uploads before it may be missing (their sidecar or image absent or empty, and then not listed). Names on disk come only from server-generated ids, never from the client.
+ * last uploads before it may be missing (their sidecar or image absent or empty, and then not listed).
+ * Names on disk come only from server-generated ids, never from the client.
  * An in-memory index (by id, and ids by sha256) answers lists and says whether the same bytes are already
  * stored. Every upload is its own: identical bytes uploaded twice (by two people) get two ids, two names and
  * two files, so deleting one never removes the other. Instances sharing the folder (replicas on one volume)

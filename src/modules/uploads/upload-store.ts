@@ -31,8 +31,9 @@ export interface SaveOptions {
   /** The bytes' sha256 (hex) when the caller already has it (hashed while they arrived). */
   sha256?: string;
   /**
-   * A check of the bytes still running (the image decode): the store writes meanwhile, and the upload
-   * becomes visible only if it resolves; if it rejects, nothing is kept and save() rejects with its error.
+   * A check of the bytes that may still be running (ImageDecoder.verify: a structure walk, or a small decode
+   * for TIFF): the store writes meanwhile, and the upload becomes visible only if it resolves; if it rejects,
+   * nothing is kept and save() rejects with its error.
    */
   valid?: Promise<unknown>;
 }
