@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { SPARE_FILE } from '../../src/common/fs/spare-files';
 import { SHARED } from './app';
 
 export const FACES_DIR = path.join(SHARED, 'faces');
@@ -36,14 +37,18 @@ export function multipart(
   return { body, contentType: `multipart/form-data; boundary=${boundary}` };
 }
 
-/** Every file under `dir`, recursively, relative to it (hidden files included). */
+/**
+ * Every file under `dir`, recursively, relative to it (hidden files included), but the upload store's empty
+ * spares (SpareFiles): a spare with bytes in it is listed, as the partial file it would be.
+ */
 export function listFiles(dir: string): string[] {
   const out: string[] = [];
   const walk = (d: string) => {
     for (const name of readdirSync(d)) {
       const p = path.join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else out.push(path.relative(dir, p));
+      const stat = statSync(p);
+      if (stat.isDirectory()) walk(p);
+      else if (!(SPARE_FILE.test(name) && stat.size === 0)) out.push(path.relative(dir, p));
     }
   };
   walk(dir);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { SpareFiles } from './spare-files';
 
 /** Hidden temporary files of writeFileAtomic: `.<name>.<random>.tmp` beside the target. */
 export const TEMP_FILE = /^\..+\.[0-9a-f]{12}\.tmp$/;
@@ -14,16 +15,25 @@ export interface StagedFile {
   discard(): Promise<void>;
 }
 
+export interface StageOptions {
+  mode?: number;
+  /** Spare files of `file`'s folder: one is written over instead of making a new file, when one is ready. */
+  spares?: SpareFiles;
+}
+
 /**
  * Writes `data` to a hidden temporary file in `file`'s folder (created when missing). Nothing is visible
  * under `file` until commit(). No fsync: a process crash keeps what the kernel has (a committed file is
  * whole), but after a power loss the most recent files may be missing or empty.
  */
-export async function stageFile(file: string, data: Buffer, mode = 0o644): Promise<StagedFile> {
+export async function stageFile(file: string, data: Buffer, options: StageOptions = {}): Promise<StagedFile> {
+  const { mode = 0o644, spares } = options;
   const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  const spare = spares?.take();
+  const tmp = spare ?? path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
   const discard = () => fs.rm(tmp, { force: true }).catch(() => undefined);
-  const write = () => fs.writeFile(tmp, data, { mode, flag: 'wx' });
+  // A spare exists (empty) unless another instance's start-up swept it: 'w' then makes it again.
+  const write = () => fs.writeFile(tmp, data, { mode, flag: spare ? 'w' : 'wx' });
   try {
     await write().catch(async (err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') throw err;
@@ -54,6 +64,6 @@ export async function stageFile(file: string, data: Buffer, mode = 0o644): Promi
  * then renamed over the target. The folder is created when missing.
  */
 export async function writeFileAtomic(file: string, data: Buffer, mode = 0o644): Promise<void> {
-  const staged = await stageFile(file, data, mode);
+  const staged = await stageFile(file, data, { mode });
   await staged.commit();
 }

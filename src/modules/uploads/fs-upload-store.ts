@@ -1,4 +1,5 @@
 import { StagedFile, stageFile, TEMP_FILE } from '../../common/fs/atomic-write';
+import { SPARE_FILE, SpareFiles } from '../../common/fs/spare-files';
 import { Logger } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -27,7 +28,8 @@ interface Entry {
  *
  * Every file is written to a hidden temporary file in the same folder and renamed when complete (stageFile),
  * the image before its sidecar, so a crash or a failed write never leaves a half file under a real name;
- * leftovers are removed by init(). What survives a crash: after the process dies (SIGKILL, OOM), every upload
+ * leftovers are removed by init(). The temporary files are spares made ahead of time when one is ready
+ * (SpareFiles: making a file costs more than the rest of a small upload on some volumes). What survives a crash: after the process dies (SIGKILL, OOM), every upload
  * that was answered is whole and listed, and nothing else is; there is no fsync, so after a power loss the
  * last uploads before it may be missing (their sidecar or image absent or empty, and then not listed).
  * Names on disk come only from server-generated ids, never from the client.
@@ -50,9 +52,13 @@ export class FsUploadStore extends UploadStore {
   private syncedMtime = 0;
   /** When the folder was last read whole. */
   private rescannedAt = 0;
+  /** This instance's writes and deletes not yet adopted (their change of the folder's mtime is no news). */
+  private ownChanges = 0;
+  private readonly spares: SpareFiles;
 
   constructor(readonly dir: string) {
     super();
+    this.spares = new SpareFiles(dir);
   }
 
   async init(): Promise<void> {
@@ -64,7 +70,7 @@ export class FsUploadStore extends UploadStore {
       // A crash mid-write leaves a temporary file (`.tmp-<uuid>` from earlier versions).
       if (name.startsWith(TEMP_PREFIX) || TEMP_FILE.test(name)) {
         await fs.rm(path.join(this.dir, name), { force: true });
-        stale++;
+        if (!SPARE_FILE.test(name)) stale++; // an empty spare is no unfinished upload
         continue;
       }
       const m = /^(.+)\.json$/.exec(name);
@@ -75,6 +81,11 @@ export class FsUploadStore extends UploadStore {
     records.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
     for (const r of records) this.index(r);
     if (stale > 0) this.logger.warn(`removed ${stale} unfinished upload(s) from ${this.dir}`);
+    this.refill();
+  }
+
+  close(): Promise<void> {
+    return this.spares.close();
   }
 
   async save(data: Buffer, upload: NewUpload, options: SaveOptions = {}): Promise<SaveResult> {
@@ -82,11 +93,16 @@ export class FsUploadStore extends UploadStore {
     options.valid?.catch(() => undefined);
     const sha256 = options.sha256 ?? createHash('sha256').update(data).digest('hex');
     await this.sync();
-    const before = this.syncedMtime;
     const duplicate = (this.bySha.get(sha256)?.size ?? 0) > 0;
-    const record = await this.write(data, upload, sha256, options.valid);
-    await this.adoptOwnChange(before);
-    return { record, duplicate };
+    this.ownChanges++;
+    try {
+      const record = await this.write(data, upload, sha256, options.valid);
+      return { record, duplicate };
+    } finally {
+      // Not awaited: the answer needs nothing of it (sync() takes the change as its own until it is done).
+      void this.adoptOwnChange();
+      this.refill();
+    }
   }
 
   async list(offset: number, limit: number): Promise<UploadPage> {
@@ -140,12 +156,15 @@ export class FsUploadStore extends UploadStore {
     const record = await this.get(id);
     if (!record) return false;
     await this.sync();
-    const before = this.syncedMtime;
+    this.ownChanges++;
     this.unindex(record);
-    // Sidecar first: once it is gone the upload no longer exists, even if removing the image fails.
-    await fs.rm(this.sidecarOf(id), { force: true });
-    await fs.rm(this.pathOf(record), { force: true });
-    await this.adoptOwnChange(before);
+    try {
+      // Sidecar first: once it is gone the upload no longer exists, even if removing the image fails.
+      await fs.rm(this.sidecarOf(id), { force: true });
+      await fs.rm(this.pathOf(record), { force: true });
+    } finally {
+      await this.adoptOwnChange();
+    }
     return true;
   }
 
@@ -170,8 +189,8 @@ export class FsUploadStore extends UploadStore {
     // Both files are written side by side (and while `valid` still runs); the renames make the upload visible,
     // the sidecar last, so a crash between them leaves an image that is no upload.
     const staged = await Promise.allSettled([
-      stageFile(this.pathOf(record), data),
-      stageFile(this.sidecarOf(id), Buffer.from(JSON.stringify(record, null, 1))),
+      stageFile(this.pathOf(record), data, { spares: this.spares }),
+      stageFile(this.sidecarOf(id), Buffer.from(JSON.stringify(record, null, 1)), { spares: this.spares }),
     ]);
     const files = staged.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     const committed: StagedFile[] = [];
@@ -189,6 +208,14 @@ export class FsUploadStore extends UploadStore {
     }
     this.index(record);
     return record;
+  }
+
+  /** New spares change the folder's mtime too: one of this instance's own changes. */
+  private refill(): void {
+    const making = this.spares.fill();
+    if (!making) return;
+    this.ownChanges++;
+    void making.then(() => this.adoptOwnChange());
   }
 
   /** Now, but strictly after the previous upload of this process, so "newest first" survives a restart. */
@@ -227,13 +254,17 @@ export class FsUploadStore extends UploadStore {
   /**
    * Brings the index in line with the folder when another process (a replica) added or removed uploads:
    * a sidecar appearing or disappearing changes the folder's mtime, so an unchanged folder costs one stat.
+   * While this instance's own writes are under way the change is theirs: concurrent uploads would otherwise
+   * re-read the whole folder for each other, O(stored uploads) each.
    */
   private async sync(): Promise<void> {
     let mtime: number;
     let names: string[];
+    const own = this.ownChanges;
     try {
       mtime = (await fs.stat(this.dir)).mtimeMs;
-      if (mtime === this.syncedMtime && Date.now() - this.rescannedAt < RESCAN_MS) return;
+      const explained = mtime === this.syncedMtime || own > 0;
+      if (explained && Date.now() - this.rescannedAt < RESCAN_MS) return;
       names = await fs.readdir(this.dir);
     } catch {
       return; // no folder (yet): nothing stored
@@ -257,16 +288,18 @@ export class FsUploadStore extends UploadStore {
   }
 
   /**
-   * After a write or delete of this instance: the folder's new mtime is its own doing, so the next call needs
-   * no re-read, unless the folder had changed before (then sync() still reads it). A replica's write landing
-   * in between is seen by the next re-read, within RESCAN_MS.
+   * After a write or delete of this instance: once the last of its own changes is over, the folder's mtime is
+   * their doing, so the next call needs no re-read (sync() ran just before each of them). A replica's write
+   * landing in between is seen by the next re-read, within RESCAN_MS.
    */
-  private async adoptOwnChange(before: number): Promise<void> {
-    if (before !== this.syncedMtime) return;
+  private async adoptOwnChange(): Promise<void> {
     try {
-      this.syncedMtime = (await fs.stat(this.dir)).mtimeMs;
+      const mtime = (await fs.stat(this.dir)).mtimeMs;
+      if (this.ownChanges === 1) this.syncedMtime = mtime; // no other change of ours under way
     } catch {
       // the folder is gone: the next sync() finds out
+    } finally {
+      this.ownChanges--;
     }
   }
 

@@ -63,4 +63,6 @@ export abstract class UploadStore {
   abstract read(id: string): Promise<Buffer | null>;
   /** False when there was no such upload. */
   abstract delete(id: string): Promise<boolean>;
+  /** Releases what the store holds (at shutdown); nothing stored is lost. */
+  abstract close(): Promise<void>;
 }

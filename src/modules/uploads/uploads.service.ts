@@ -1,4 +1,4 @@
-import { Inject, Injectable, NotFoundException, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, NotFoundException, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { ImageDecoder } from '../../common/image/image-decoder';
 import { IMAGE_MIME } from '../../common/image/image-format';
 import { contentDisposition } from '../../common/http/content-disposition';
@@ -25,7 +25,7 @@ export interface UploadFile {
  * file by its structure), each stored as its own upload under a server-generated id.
  */
 @Injectable()
-export class UploadsService implements OnModuleInit {
+export class UploadsService implements OnModuleInit, OnModuleDestroy {
   constructor(
     private readonly store: UploadStore,
     private readonly decoder: ImageDecoder,
@@ -34,6 +34,10 @@ export class UploadsService implements OnModuleInit {
 
   onModuleInit(): Promise<void> {
     return this.store.init();
+  }
+
+  onModuleDestroy(): Promise<void> {
+    return this.store.close();
   }
 
   async upload(file: UploadedImage): Promise<UploadResponseDto> {

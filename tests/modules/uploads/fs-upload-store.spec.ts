@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { SPARE_FILE } from '../../../src/common/fs/spare-files';
 import { FsUploadStore } from '../../../src/modules/uploads/fs-upload-store';
 import { NewUpload } from '../../../src/modules/uploads/upload-store';
 
@@ -13,18 +14,35 @@ const PNG: NewUpload = {
   height: 1,
 };
 
+/** The folder's names but the store's empty spares (a spare with bytes in it is listed: a partial file). */
+function names(dir: string): string[] {
+  return readdirSync(dir).filter((f) => !(SPARE_FILE.test(f) && statSync(path.join(dir, f)).size === 0));
+}
+
 describe('FsUploadStore (real files)', () => {
   let dir: string;
+  let opened: FsUploadStore[];
   beforeEach(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'upload-store-'));
+    opened = [];
   });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  afterEach(async () => {
+    await Promise.all(opened.map((s) => s.close()));
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   async function store(): Promise<FsUploadStore> {
     const s = new FsUploadStore(path.join(dir, 'uploads'));
+    opened.push(s);
     await s.init();
     return s;
   }
+
+  const spares = (s: FsUploadStore) => readdirSync(s.dir).filter((f) => SPARE_FILE.test(f));
+  const until = async (ok: () => boolean) => {
+    for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(ok()).toBe(true);
+  };
 
   it('creates its folder, stores the bytes under <id>.<ext> with a JSON sidecar', async () => {
     const s = await store();
@@ -32,7 +50,7 @@ describe('FsUploadStore (real files)', () => {
     const { record, duplicate } = await s.save(data, PNG);
     expect(duplicate).toBe(false);
     expect(record).toMatchObject({ size: 9, sha256: createHash('sha256').update(data).digest('hex') });
-    expect(readdirSync(s.dir).sort()).toEqual([`${record.id}.json`, `${record.id}.png`]);
+    expect(names(s.dir).sort()).toEqual([`${record.id}.json`, `${record.id}.png`]);
     expect((await s.read(record.id))?.equals(data)).toBe(true);
     expect(await s.get(record.id)).toEqual(record);
   });
@@ -48,7 +66,7 @@ describe('FsUploadStore (real files)', () => {
     expect(others.every((r) => r.duplicate)).toBe(true);
     const ids = [alice, ...others].map((r) => r.record.id);
     expect(new Set(ids).size).toBe(4);
-    expect(readdirSync(s.dir)).toHaveLength(8);
+    expect(names(s.dir)).toHaveLength(8);
     // Deleting one removes that upload only.
     await s.delete(others[0].record.id);
     expect((await s.get(alice.record.id))?.originalName).toBe('alice.png');
@@ -66,19 +84,19 @@ describe('FsUploadStore (real files)', () => {
     const saving = s.save(Buffer.from('half a png'), PNG, { valid: failing });
     // Written meanwhile, but under temporary names only: nothing is an upload yet.
     await new Promise((r) => setTimeout(r, 50));
-    expect(readdirSync(s.dir).filter((f) => !f.startsWith('.'))).toEqual([]);
+    expect(names(s.dir).filter((f) => !f.startsWith('.'))).toEqual([]);
     expect(await s.count()).toBe(0);
     fail(refused);
     await expect(saving).rejects.toBe(refused);
-    expect(readdirSync(s.dir)).toEqual([]);
+    expect(names(s.dir)).toEqual([]);
     expect(await s.count()).toBe(0);
 
     // A check that fails before the store reaches it (no unhandled rejection meanwhile) refuses likewise.
     await expect(s.save(Buffer.from('x'), PNG, { valid: Promise.reject(refused) })).rejects.toBe(refused);
-    expect(readdirSync(s.dir)).toEqual([]);
+    expect(names(s.dir)).toEqual([]);
 
     const { record } = await s.save(Buffer.from('whole'), PNG, { valid: Promise.resolve() });
-    expect(readdirSync(s.dir).sort()).toEqual([`${record.id}.json`, `${record.id}.png`]);
+    expect(names(s.dir).sort()).toEqual([`${record.id}.json`, `${record.id}.png`]);
   });
 
   it('takes a sha256 hashed while the bytes arrived, and lists its own uploads without re-reading the folder', async () => {
@@ -110,8 +128,8 @@ describe('FsUploadStore (real files)', () => {
 
     const second = await store();
     expect((await second.all()).map((r) => r.id)).toEqual([b.id, a.id]);
-    expect(readdirSync(second.dir).some((f) => f.startsWith('.tmp-'))).toBe(false);
-    expect(readdirSync(second.dir)).toContain('notes.txt');
+    expect(names(second.dir).some((f) => f.startsWith('.tmp-'))).toBe(false);
+    expect(names(second.dir)).toContain('notes.txt');
     expect((await second.save(Buffer.from('a'), PNG)).duplicate).toBe(true);
     expect((await second.get(b.id))?.contentType).toBe('image/jpeg');
   });
@@ -140,6 +158,25 @@ describe('FsUploadStore (real files)', () => {
       expect(await s.delete(id)).toBe(false);
       expect(await s.read(id)).toBeNull();
     }
+  });
+
+  it('writes uploads into empty spare files made ahead, makes them again after, and removes them at close', async () => {
+    const s = await store();
+    await until(() => spares(s).length === 8);
+    const before = new Set(spares(s));
+    const { record } = await s.save(Buffer.from('into a spare'), PNG);
+    // Two spares became the image and its sidecar (renamed, so no new file was made for them).
+    expect(spares(s).filter((f) => before.has(f))).toHaveLength(6);
+    expect((await s.read(record.id))?.toString()).toBe('into a spare');
+    await until(() => spares(s).length === 8);
+    expect(names(s.dir).sort()).toEqual([`${record.id}.json`, `${record.id}.png`]);
+    // Another instance's start-up removes this one's spares (as leftovers): its next save makes its files again.
+    for (const f of spares(s)) rmSync(path.join(s.dir, f));
+    const next = await s.save(Buffer.from('after the sweep'), PNG);
+    expect((await s.read(next.record.id))?.toString()).toBe('after the sweep');
+    expect(names(s.dir)).toHaveLength(4);
+    await s.close();
+    expect(spares(s)).toEqual([]);
   });
 
   it('pages newest first', async () => {
