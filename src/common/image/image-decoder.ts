@@ -10,6 +10,7 @@ import * as bmp from 'bmp-js';
 import sharp, { Metadata, OutputInfo, Sharp, SharpOptions } from 'sharp';
 import { AppConfig, appConfig } from '../../config/app.config';
 import { ACCEPTED_IMAGES, ImageFormat, sniffImageFormat } from './image-format';
+import { ImageHeader, readHeader } from './image-header';
 import { checkStructure } from './image-structure';
 
 export interface ImageInfo {
@@ -17,9 +18,6 @@ export interface ImageInfo {
   /** Size as a person sees it, EXIF orientation applied. */
   width: number;
   height: number;
-  hasAlpha: boolean;
-  /** Frames of an animated image; only the first is used. */
-  pages: number;
 }
 
 export interface DecodedImage {
@@ -29,9 +27,10 @@ export interface DecodedImage {
 }
 
 /**
- * The one place where untrusted image bytes are opened. It decides the format by magic bytes, reads
- * only the header to refuse decompression bombs (an explicit pixel cap, never libvips' default or none),
- * applies EXIF orientation as OpenCV's imread does, and turns every libvips failure into one sentence.
+ * The one place where untrusted image bytes are opened. It decides the format by magic bytes, reads only
+ * the header (readHeader for JPEG and PNG, libvips for the rest) to refuse decompression bombs (an explicit
+ * pixel cap, never libvips' default or none), applies EXIF orientation as OpenCV's imread does, and turns
+ * every libvips failure into one sentence.
  */
 @Injectable()
 export class ImageDecoder {
@@ -42,6 +41,23 @@ export class ImageDecoder {
   }
 
   async decode(data: Buffer): Promise<DecodedImage> {
+    const format = this.formatOf(data);
+    if (format === 'bmp') return this.decodeBmp(data);
+    const info = await this.headerOf(data, format);
+    const image = sharp(data, this.inputOptions({ ignoreIcc: true })).rotate();
+    return { info, image };
+  }
+
+  /**
+   * What decode() checks, without the pipeline: the format by magic bytes, the upright size from the header,
+   * the pixel cap (for a store that keeps the bytes as they are).
+   */
+  async header(data: Buffer): Promise<ImageInfo> {
+    const format = this.formatOf(data);
+    return format === 'bmp' ? this.decodeBmp(data).info : this.headerOf(data, format);
+  }
+
+  private formatOf(data: Buffer): ImageFormat {
     if (!data || data.length === 0) throw new BadRequestException('The file is empty.');
     const format = sniffImageFormat(data);
     if (!format) {
@@ -49,39 +65,39 @@ export class ImageDecoder {
         `The file is not a supported image (${ACCEPTED_IMAGES} expected).`,
       );
     }
-    if (format === 'bmp') return this.decodeBmp(data);
+    return format;
+  }
 
+  /** Header only: nothing is decoded yet, so a bomb costs nothing here. */
+  private async headerOf(data: Buffer, format: ImageFormat): Promise<ImageInfo> {
+    const { width, height } = readHeader(data, format) ?? (await this.libvipsHeader(data, format));
+    this.checkPixels(width, height);
+    return { format, width, height };
+  }
+
+  /** libvips' reading of the header, for what readHeader is not sure of. */
+  private async libvipsHeader(data: Buffer, format: ImageFormat): Promise<ImageHeader> {
     let meta: Metadata;
     try {
-      // Header only: nothing is decoded yet, so a bomb costs nothing here.
       meta = await sharp(data, this.inputOptions()).metadata();
     } catch (err) {
       throw this.explain(err, format);
     }
     const width = meta.width ?? 0;
     const height = meta.pageHeight ?? meta.height ?? 0;
-    this.checkPixels(width, height);
-    const swap = (meta.orientation ?? 1) >= 5;
-    const info: ImageInfo = {
-      format,
-      width: swap ? height : width,
-      height: swap ? width : height,
-      hasAlpha: Boolean(meta.hasAlpha),
-      pages: meta.pages ?? 1,
-    };
-    const image = sharp(data, this.inputOptions({ ignoreIcc: true })).rotate();
-    return { info, image };
+    return (meta.orientation ?? 1) >= 5 ? { width: height, height: width } : { width, height };
   }
 
   /**
-   * Proves `data` (already through decode()) is whole: a structural walk of the file (checkStructure: every
-   * segment inside the file, up to its end marker, PNG CRCs), at about 1/100 of a decode, refuses a truncated
-   * or damaged file with the same 422 as a decode. TIFF, which it does not walk, gets a small shrink-on-load
-   * decode instead (that still reads every compressed byte). Neither catches every damage inside complete
-   * compressed data (libjpeg only warns about corrupt JPEG data).
+   * Proves `data` (already through header() or decode()) is whole: a structural walk of the file
+   * (checkStructure: every segment inside the file, up to its end marker, PNG CRCs), at about 1/100 of a
+   * decode, refuses a truncated or damaged file with the same 422 as a decode. TIFF, which it does not walk,
+   * gets a small shrink-on-load decode instead (that still reads every compressed byte). Neither sees damage
+   * inside complete compressed data (libjpeg only warns about corrupt JPEG data), and for a JPEG or PNG no
+   * table inside it (Huffman, quantisation, palette) is checked before a decode uses it.
    */
   async verify(data: Buffer, format: ImageFormat): Promise<void> {
-    if (format === 'bmp') return; // decode() already decoded it whole
+    if (format === 'bmp') return; // header() or decode() already decoded it whole
     const structure = checkStructure(data, format);
     if (structure === 'complete') return;
     if (structure !== 'unchecked') throw this.explain(new Error(structure), format);
@@ -126,10 +142,7 @@ export class ImageDecoder {
       rgba[i + 3] = 255;
     }
     const image = sharp(rgba, { raw: { width: decoded.width, height: decoded.height, channels: 4 } });
-    return {
-      info: { format: 'bmp', width: decoded.width, height: decoded.height, hasAlpha: false, pages: 1 },
-      image,
-    };
+    return { info: { format: 'bmp', width: decoded.width, height: decoded.height }, image };
   }
 
   private checkPixels(width: number, height: number): void {

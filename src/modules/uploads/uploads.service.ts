@@ -42,7 +42,7 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
 
   async upload(file: UploadedImage): Promise<UploadResponseDto> {
     // The header: magic bytes, format and the pixel cap, before anything is decoded.
-    const { info } = await this.decoder.decode(file.buffer);
+    const info = await this.decoder.header(file.buffer);
     // The whole file's structure (a small decode for TIFF), while the store writes: a truncated or corrupt
     // image is refused now, and the store keeps nothing of it.
     const valid = this.decoder.verify(file.buffer, info.format);
