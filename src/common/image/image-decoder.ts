@@ -10,6 +10,7 @@ import * as bmp from 'bmp-js';
 import sharp, { Metadata, OutputInfo, Sharp, SharpOptions } from 'sharp';
 import { AppConfig, appConfig } from '../../config/app.config';
 import { ACCEPTED_IMAGES, ImageFormat, sniffImageFormat } from './image-format';
+import { decodeGreyPng, GreyPixels } from './grey-png';
 import { ImageHeader, readHeader } from './image-header';
 import { checkStructure } from './image-structure';
 
@@ -46,6 +47,34 @@ export class ImageDecoder {
     const info = await this.headerOf(data, format);
     const image = sharp(data, this.inputOptions({ ignoreIcc: true })).rotate();
     return { info, image };
+  }
+
+  /**
+   * 8-bit greyscale of the first frame, upright, transparency composited on white, shrunk to fit in
+   * `maxSide` × `maxSide` (never enlarged); `info` is the image before shrinking. A plain 8-bit grey PNG that
+   * already fits (an MNIST digit) is decoded in JavaScript (decodeGreyPng), with the same values libvips gives.
+   */
+  async grey(data: Buffer, maxSide: number): Promise<{ pixels: GreyPixels; info: ImageInfo }> {
+    const fast = sniffImageFormat(data) === 'png' ? decodeGreyPng(data, maxSide) : undefined;
+    if (fast === 'corrupt') throw this.explain(new Error(fast), 'png');
+    if (fast) {
+      this.checkPixels(fast.width, fast.height);
+      return { pixels: fast, info: { format: 'png', width: fast.width, height: fast.height } };
+    }
+    const { info, image } = await this.decode(data);
+    const pipeline = image
+      .flatten({ background: '#ffffff' })
+      .resize({ width: maxSide, height: maxSide, fit: 'inside', withoutEnlargement: true })
+      // b-w also brings 16-bit and CMYK images to 8-bit sRGB-based grey (plain raw() would not).
+      .toColourspace('b-w');
+    const raw = await this.toRaw(pipeline, info.format);
+    const { width, height, channels } = raw.info;
+    let grey: Uint8Array = raw.data;
+    if (channels !== 1) {
+      grey = new Uint8Array(width * height);
+      for (let i = 0; i < grey.length; i++) grey[i] = raw.data[i * channels];
+    }
+    return { pixels: { data: grey, width, height }, info };
   }
 
   /**

@@ -25,19 +25,7 @@ export class DigitPreprocessor {
 
   /** 8-bit greyscale of the first frame, upright, alpha composited on white, shrunk to WORK_SIDE. */
   async greyscale(data: Buffer): Promise<{ image: GreyImage; scale: number }> {
-    const { info, image } = await this.decoder.decode(data);
-    const pipeline = image
-      .flatten({ background: '#ffffff' })
-      .resize({ width: WORK_SIDE, height: WORK_SIDE, fit: 'inside', withoutEnlargement: true })
-      // b-w also brings 16-bit and CMYK images to 8-bit sRGB-based grey (plain raw() would not).
-      .toColourspace('b-w');
-    const raw = await this.decoder.toRaw(pipeline, info.format);
-    const { width, height, channels } = raw.info;
-    let grey: Uint8Array = raw.data;
-    if (channels !== 1) {
-      grey = new Uint8Array(width * height);
-      for (let i = 0; i < grey.length; i++) grey[i] = raw.data[i * channels];
-    }
-    return { image: { data: grey, width, height }, scale: width / info.width };
+    const { pixels, info } = await this.decoder.grey(data, WORK_SIDE);
+    return { image: pixels, scale: pixels.width / info.width };
   }
 }

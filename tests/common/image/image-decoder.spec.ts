@@ -70,4 +70,27 @@ describe('ImageDecoder', () => {
     expect(code).toBe(422);
     expect(msg).toBe('The JPEG image is truncated or corrupt.');
   });
+
+  it('gives 8-bit grey on white, shrunk to fit, by the same rules on both of its paths', async () => {
+    const digit = await sharp(Buffer.alloc(28 * 28, 77), { raw: { width: 28, height: 28, channels: 1 } })
+      .toColourspace('b-w')
+      .png()
+      .toBuffer(); // plain grey: decoded in JavaScript
+    const fast = await decoder.grey(digit, 512);
+    expect(fast.info).toEqual({ format: 'png', width: 28, height: 28 });
+    expect(fast.pixels.data.every((v) => v === 77)).toBe(true);
+    // An image with transparency goes through libvips, and is shrunk to fit.
+    const alpha = await solid(28, 28).greyscale().ensureAlpha(0.5).png().toBuffer();
+    const slow = await decoder.grey(alpha, 14);
+    expect([slow.pixels.width, slow.pixels.height, slow.info.width]).toEqual([14, 14, 28]);
+    // A damaged plain grey PNG gets the same sentence as anywhere else, and the pixel cap holds.
+    const damaged = Buffer.from(digit);
+    damaged[damaged.length - 20] ^= 0xff;
+    expect(await refusal(decoder.grey(damaged, 512))).toEqual([
+      422,
+      'The PNG image is truncated or corrupt.',
+    ]);
+    const small = new ImageDecoder({ IMAGE_MAX_PIXELS: 100 } as AppConfig);
+    expect((await refusal(small.grey(digit, 512)))[0]).toBe(413);
+  });
 });
