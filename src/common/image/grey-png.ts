@@ -30,7 +30,7 @@ export function decodeGreyPng(d: Buffer, maxSide: number): GreyPixels | 'corrupt
   if (width === 0 || height === 0 || width > maxSide || height > maxSide) return undefined;
   if (checkStructure(d, 'png') !== 'complete') return 'corrupt';
   const parts: Buffer[] = [];
-  for (let pos = 8; pos + 12 <= d.length; ) {
+  for (let pos = 8; pos + 12 <= d.length;) {
     const length = d.readUInt32BE(pos);
     const type = d.readUInt32BE(pos + 4);
     if (MEANINGFUL.has(type)) return undefined;
