@@ -29,9 +29,10 @@ interface Entry {
  * Every file is written to a hidden temporary file in the same folder and renamed when complete (stageFile),
  * the image before its sidecar, so a crash or a failed write never leaves a half file under a real name;
  * leftovers are removed by init(). The temporary files are spares made ahead of time when one is ready
- * (SpareFiles: making a file costs more than the rest of a small upload on some volumes). What survives a crash: after the process dies (SIGKILL, OOM), every upload
- * that was answered is whole and listed, and nothing else is; there is no fsync, so after a power loss the
- * last uploads before it may be missing (their sidecar or image absent or empty, and then not listed).
+ * (SpareFiles: making a file costs more than the rest of a small upload on some volumes). What survives a
+ * crash: after the process dies (SIGKILL, OOM), every upload that was answered is whole and listed, and
+ * nothing else is; there is no fsync, so after a power loss the last uploads before it may be missing (their
+ * sidecar or image absent or empty, and then not listed).
  * Names on disk come only from server-generated ids, never from the client.
  * An in-memory index (by id, and ids by sha256) answers lists and says whether the same bytes are already
  * stored. Every upload is its own: identical bytes uploaded twice (by two people) get two ids, two names and
@@ -260,11 +261,13 @@ export class FsUploadStore extends UploadStore {
   private async sync(): Promise<void> {
     let mtime: number;
     let names: string[];
+    let listedAfter: number;
     const own = this.ownChanges;
     try {
       mtime = (await fs.stat(this.dir)).mtimeMs;
       const explained = mtime === this.syncedMtime || own > 0;
       if (explained && Date.now() - this.rescannedAt < RESCAN_MS) return;
+      listedAfter = this.seq;
       names = await fs.readdir(this.dir);
     } catch {
       return; // no folder (yet): nothing stored
@@ -276,7 +279,10 @@ export class FsUploadStore extends UploadStore {
       const m = /^(.+)\.json$/.exec(name);
       if (m && UPLOAD_ID.test(m[1])) onDisk.add(m[1]);
     }
-    for (const { record } of [...this.byId.values()]) if (!onDisk.has(record.id)) this.unindex(record);
+    // An upload of ours committed while the folder was being read may be missing from the listing: kept.
+    for (const { record, seq } of [...this.byId.values()]) {
+      if (seq < listedAfter && !onDisk.has(record.id)) this.unindex(record);
+    }
     const added: UploadRecord[] = [];
     for (const id of onDisk) {
       if (this.byId.has(id)) continue;
