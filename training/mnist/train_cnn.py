@@ -45,7 +45,9 @@ STD = 0.3081
 N_TOTAL = 60000
 N_VAL = 5000
 LABELS = [str(i) for i in range(10)]
-ARCHITECTURE = "SmallConvNet (conv-BN-ReLU 32-32-pool-64-64-pool-128, global average pool, dropout, linear 10)"
+def architecture(w):
+    return (f"SmallConvNet (conv-BN-ReLU {w}-{w}-pool-{2 * w}-{2 * w}-pool-{4 * w}, global average pool, dropout, "
+            "linear 10)")
 
 
 # --------------------------------------------------------------------------- data
@@ -134,20 +136,23 @@ def conv_bn_relu(cin, cout):
 
 
 class SmallConvNet(nn.Module):
-    def __init__(self, dropout=0.2):
+    """`width` channels in the first block, twice that in the second, four times in the last."""
+
+    def __init__(self, width=32, dropout=0.2):
         super().__init__()
+        w = width
         self.features = nn.Sequential(
-            conv_bn_relu(1, 32),
-            conv_bn_relu(32, 32),
+            conv_bn_relu(1, w),
+            conv_bn_relu(w, w),
             nn.MaxPool2d(2),  # 14x14
-            conv_bn_relu(32, 64),
-            conv_bn_relu(64, 64),
+            conv_bn_relu(w, 2 * w),
+            conv_bn_relu(2 * w, 2 * w),
             nn.MaxPool2d(2),  # 7x7
-            conv_bn_relu(64, 128),
+            conv_bn_relu(2 * w, 4 * w),
         )
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(dropout)
-        self.fc = nn.Linear(128, 10)
+        self.fc = nn.Linear(4 * w, 10)
 
     def forward(self, x):
         x = self.features(x)
@@ -196,6 +201,7 @@ def parse_args(argv=None):
     p.add_argument("--data-dir", default=DEFAULT_DATA_DIR, help="dir with the gzipped IDX training files (default: %(default)s)")
     p.add_argument("--out-dir", default=DEFAULT_OUT_DIR, help="output dir (default: %(default)s)")
     p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--width", type=int, default=32, help="channels of the first block (x2, x4 in the next ones)")
     p.add_argument("--max-steps", type=int, default=0, help="stop after N optimisation steps in total (0 = no limit; smoke tests)")
     p.add_argument("--limit", type=int, default=0, help="use only the first N training images and a matching small validation slice (smoke tests)")
     p.add_argument("--seed", type=int, default=1)
@@ -231,7 +237,8 @@ def main(argv=None):
     print(f"train {n_train} images (indices 0..{n_train - 1}), validation {len(x_val)} images "
           f"(indices {n_train_full}..{n_train_full + len(x_val) - 1}); threads={torch.get_num_threads()}", flush=True)
 
-    model = SmallConvNet()
+    model = SmallConvNet(args.width)
+    ARCHITECTURE = architecture(args.width)
     n_params = count_params(model)
     # channels_last is ~20% faster for training on CPU (measured); export uses the default layout
     model = model.to(memory_format=torch.channels_last)
@@ -370,6 +377,7 @@ def machine_description():
 def write_model_card(out_dir, args, command, n_params, n_train, n_val, best_acc, best_epoch, history,
                      train_seconds, total_seconds, onnx_size, latency_ms, ops, steps):
     smoke = bool(args.limit or args.max_steps)
+    w = args.width
     rows = "\n".join(f"| {h['epoch']} | {h['train_loss']:.4f} | {h['val_acc'] * 100:.2f}% | {h['seconds']:.0f} |" for h in history)
     aug = ("none (--no-augment)" if args.no_augment else
            "random per-image affine on every training batch (one `F.affine_grid` + `F.grid_sample` call per batch, "
@@ -391,10 +399,10 @@ Small convolutional network that classifies a 28×28 grayscale handwritten digit
 
 ## Architecture
 
-{ARCHITECTURE}
+{architecture(w)}
 
-`Conv3x3(1→32)-BN-ReLU, Conv3x3(32→32)-BN-ReLU, MaxPool2, Conv3x3(32→64)-BN-ReLU, Conv3x3(64→64)-BN-ReLU, MaxPool2,
-Conv3x3(64→128)-BN-ReLU, GlobalAvgPool, Dropout(0.2), Linear(128→10)` (padding 1, convs without bias before BN).
+`Conv3x3(1→{w})-BN-ReLU, Conv3x3({w}→{w})-BN-ReLU, MaxPool2, Conv3x3({w}→{2 * w})-BN-ReLU, Conv3x3({2 * w}→{2 * w})-BN-ReLU, MaxPool2,
+Conv3x3({2 * w}→{4 * w})-BN-ReLU, GlobalAvgPool, Dropout(0.2), Linear({4 * w}→10)` (padding 1, convs without bias before BN).
 Parameters: **{n_params:,}** (trainable, before BN folding).
 
 ## Data and split

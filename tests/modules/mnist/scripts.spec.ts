@@ -165,3 +165,38 @@ describe('npm run eval:mnist (scripts/eval-mnist.ts)', () => {
     expect(swapped.stderr).toContain('expected images');
   });
 });
+
+describe('npm run eval:mnist-styles (scripts/eval-mnist-styles.ts)', () => {
+  it('scores the served model on held-out digits in the six real-world styles, one row per model', async () => {
+    const r = await run(
+      [
+        '-r',
+        'ts-node/register/transpile-only',
+        'scripts/eval-mnist-styles.ts',
+        '--count',
+        '20',
+        'models/mnist-cnn',
+      ],
+      { TS_NODE_PROJECT: path.join(REPO_ROOT, 'tsconfig.json') },
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(
+      '| model | raw | paper | jpeg | offcentre | canvas | alpha | photo | all six styles |',
+    );
+    const row = r.stdout.split('\n').find((l) => l.startsWith('| models/mnist-cnn |'));
+    const cells = row!.split('|').slice(2, -1).map(Number);
+    expect(cells).toHaveLength(8);
+    // 20 digits a style: each cell a multiple of 5 %, and the served model gets nearly all of them.
+    for (const c of cells.slice(0, 7)) expect(c % 5).toBe(0);
+    expect(cells[7]).toBeGreaterThanOrEqual(95);
+    const refused = await run([
+      '-r',
+      'ts-node/register/transpile-only',
+      'scripts/eval-mnist-styles.ts',
+      '--count',
+      '0',
+    ]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('--count must be 1 to 5000');
+  }, 120_000);
+});
