@@ -20,13 +20,13 @@
  * Goal (issue "One hostile client must not starve…"): p99 under 100 ms, no 5xx, RSS under 1.5 GB, no files left.
  */
 import { fork } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { io, Socket } from 'socket.io-client';
-import { SPARE_FILE } from '../src/common/fs/spare-files';
+import { listFiles } from '../tests/support/files';
 
 const ROOT = path.resolve(__dirname, '..');
 const FLOOD_EVENTS = 5000;
@@ -182,10 +182,7 @@ function leftovers(dirs: string[]): string[] {
   const out: string[] = [];
   for (const d of dirs) {
     try {
-      for (const f of readdirSync(d)) {
-        if (!/\.tmp/.test(f) || (SPARE_FILE.test(f) && statSync(path.join(d, f)).size === 0)) continue;
-        out.push(path.join(path.basename(d), f));
-      }
+      for (const f of listFiles(d)) if (/\.tmp/.test(f)) out.push(path.join(path.basename(d), f));
     } catch {
       // not created
     }

@@ -1,7 +1,6 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { SPARE_FILE } from '../../src/common/fs/spare-files';
 import { SHARED } from './app';
 
 export const FACES_DIR = path.join(SHARED, 'faces');
@@ -37,23 +36,7 @@ export function multipart(
   return { body, contentType: `multipart/form-data; boundary=${boundary}` };
 }
 
-/**
- * Every file under `dir`, recursively, relative to it (hidden files included), but the upload store's empty
- * spares (SpareFiles): a spare with bytes in it is listed, as the partial file it would be.
- */
-export function listFiles(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const name of readdirSync(d)) {
-      const p = path.join(d, name);
-      const stat = statSync(p);
-      if (stat.isDirectory()) walk(p);
-      else if (!(SPARE_FILE.test(name) && stat.size === 0)) out.push(path.relative(dir, p));
-    }
-  };
-  walk(dir);
-  return out.sort();
-}
+export { listFiles } from './files';
 
 /**
  * Sends the headers and the first `sendBytes` of a multipart upload over a raw socket, then drops the

@@ -1,5 +1,5 @@
 import { inflateSync } from 'node:zlib';
-import { checkStructure } from './image-structure';
+import { checkStructure, PNG_CHUNK } from './image-structure';
 
 export interface GreyPixels {
   data: Uint8Array;
@@ -7,11 +7,9 @@ export interface GreyPixels {
   height: number;
 }
 
-const IHDR = 0x49484452;
-const IDAT = 0x49444154;
-const IEND = 0x49454e44;
+const { IHDR, IDAT, IEND } = PNG_CHUNK;
 /** Chunks that change what the pixels mean (transparency, an orientation): libvips decides then. */
-const MEANINGFUL = new Set([0x74524e53 /* tRNS */, 0x65584966 /* eXIf */]);
+const MEANINGFUL = new Set<number>([PNG_CHUNK.tRNS, PNG_CHUNK.eXIf]);
 
 /**
  * Decodes a PNG of the one kind MNIST-style uploads are, 8-bit greyscale without transparency, not

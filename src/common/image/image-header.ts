@@ -1,4 +1,5 @@
 import { ImageFormat } from './image-format';
+import { PNG_CHUNK } from './image-structure';
 
 /** An image's size as a person sees it (EXIF orientation applied), read from its header. */
 export interface ImageHeader {
@@ -83,9 +84,7 @@ function exifOrientation(tiff: Buffer): number | undefined {
   return 1;
 }
 
-const IHDR = 0x49484452;
-const IDAT = 0x49444154;
-const EXIF = 0x65584966; // eXIf
+const { IHDR, IDAT, eXIf: EXIF } = PNG_CHUNK;
 
 function pngHeader(d: Buffer): ImageHeader | undefined {
   if (d.length < 33 || d.readUInt32BE(8) !== 13 || d.readUInt32BE(12) !== IHDR) return undefined;

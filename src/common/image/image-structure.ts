@@ -69,9 +69,15 @@ function jpeg(d: Buffer): Structure {
   }
 }
 
-const IHDR = 0x49484452;
-const IDAT = 0x49444154;
-const IEND = 0x49454e44;
+/** PNG chunk types, as big-endian 32-bit numbers (shared by the other PNG readers of this folder). */
+export const PNG_CHUNK = {
+  IHDR: 0x49484452,
+  IDAT: 0x49444154,
+  IEND: 0x49454e44,
+  tRNS: 0x74524e53,
+  eXIf: 0x65584966,
+} as const;
+const { IHDR, IDAT, IEND } = PNG_CHUNK;
 
 function png(d: Buffer): Structure {
   let pos = 8; // after the signature

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { SPARE_FILE } from '../../../src/common/fs/spare-files';
 import { FsUploadStore } from '../../../src/modules/uploads/fs-upload-store';
 import { NewUpload } from '../../../src/modules/uploads/upload-store';
+import { listFiles } from '../../support/uploads-fixtures';
 
 const PNG: NewUpload = {
   originalName: 'a.png',
@@ -15,9 +16,7 @@ const PNG: NewUpload = {
 };
 
 /** The folder's names but the store's empty spares (a spare with bytes in it is listed: a partial file). */
-function names(dir: string): string[] {
-  return readdirSync(dir).filter((f) => !(SPARE_FILE.test(f) && statSync(path.join(dir, f)).size === 0));
-}
+const names = listFiles;
 
 describe('FsUploadStore (real files)', () => {
   let dir: string;
